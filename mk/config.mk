@@ -1,0 +1,20 @@
+# User knobs (suckless style).  Override on the command line: make CC=clang SAN=1.
+
+CC ?= cc
+OPT ?= -O2 ## optimisation flags
+SAN ?= ## 1: build with AddressSanitizer + UBSan into build/san
+WERROR ?= ## 1: turn warnings into errors (set automatically when CI=true)
+V ?= ## 1: show the commands make runs
+NO_DEPS ?= ## 1: never install missing packages, just report them
+
+ifeq ($(CI),true)
+WERROR := 1
+endif
+
+# Build products.  A sanitizer build lives in its own tree so both can coexist.
+ifeq ($(SAN),1)
+B := build/san
+else
+B := build
+endif
+BIN := $(B)/bin
