@@ -151,8 +151,8 @@ $(OUT)/$(NAME)-$(1)/model.safetensors.index.json: $(M)/alloc-$(1).json $(M)/inde
 endef
 $(foreach b,$(sort $(BUDGET) $(BUDGETS)),$(eval $(call budget_rules,$(b))))
 
+# no recipe on purpose: `make -q` then exits 0 after a full build
 run: $(OUT)/$(NAME)-$(BUDGET)/model.safetensors.index.json ## run the main job: MODEL at BUDGET -> OUT/<name>-<budget>/
-	@echo "mint: $(OUT)/$(NAME)-$(BUDGET)"
 .PHONY: run
 
 profile: $(M)/profile.json ## measure only: index, features, RD curves and the merged profile
@@ -165,7 +165,6 @@ $(SWEEP_CSV): $(foreach b,$(BUDGETS),$(OUT)/$(NAME)-$(b)/model.safetensors.index
 	  $(foreach b,$(BUDGETS),$(b)=$(M)/alloc-$(b).json:$(OUT)/$(NAME)-$(b))
 
 sweep: $(SWEEP_CSV) ## one packed model per budget in BUDGETS, plus OUT/<name>-sweep.csv
-	@echo "mint: $(SWEEP_CSV)"
 .PHONY: sweep
 
 clean: ## remove build products and pipeline intermediates (keeps the per-tensor cache and OUT)
