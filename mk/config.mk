@@ -7,6 +7,8 @@ WERROR ?= ## 1: turn warnings into errors (set automatically when CI=true)
 V ?= ## 1: show the commands make runs
 NO_DEPS ?= ## 1: never install missing packages, just report them
 
+$(foreach v,OPT SAN WERROR V NO_DEPS,$(eval override $(v) := $(strip $($(v)))))
+
 ifeq ($(CI),true)
 WERROR := 1
 endif

@@ -1,5 +1,6 @@
 #include "mint/role.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,4 +123,51 @@ enum mint_role mint_role_classify(const char *full, int64_t *layer, int64_t *exp
     if (!strcmp(last, "down_proj") || !strcmp(last, "w2"))
         return MINT_ROLE_MLP_DOWN;
     return MINT_ROLE_OTHER;
+}
+
+int mint_role_norm_for(const char *name, int tied, char *out, size_t cap)
+{
+    int64_t layer, expert;
+    enum mint_role r = mint_role_classify(name, &layer, &expert);
+    const char *p, *norm = NULL;
+    int n;
+
+    switch (r) {
+    case MINT_ROLE_ATTN_Q: case MINT_ROLE_ATTN_K: case MINT_ROLE_ATTN_V:
+        norm = "input_layernorm.weight";
+        break;
+    case MINT_ROLE_MLP_GATE: case MINT_ROLE_MLP_UP: case MINT_ROLE_EXPERT_GATE:
+    case MINT_ROLE_EXPERT_UP: case MINT_ROLE_ROUTER:
+        norm = "post_attention_layernorm.weight";
+        break;
+    case MINT_ROLE_LM_HEAD:
+        n = snprintf(out, cap, "model.norm.weight");
+        return n > 0 && (size_t)n < cap;
+    case MINT_ROLE_EMBED:
+        if (!tied)
+            return 0;
+        /* <prefix>embed_tokens.weight -> <prefix>norm.weight (keeps VLM prefixes) */
+        p = strstr(name, "embed_tokens");
+        if (!p)
+            return 0;
+        n = snprintf(out, cap, "%.*snorm.weight", (int)(p - name), name);
+        return n > 0 && (size_t)n < cap;
+    default:
+        return 0;
+    }
+    if (layer < 0)
+        return 0;
+    /* prefix up to and including "layers.<N>." */
+    for (p = name; (p = strstr(p, "layers.")); p++) {
+        if (p != name && p[-1] != '.')
+            continue;
+        const char *q = p + 7;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        if (q > p + 7 && *q == '.') {
+            n = snprintf(out, cap, "%.*s%s", (int)(q + 1 - name), name, norm);
+            return n > 0 && (size_t)n < cap;
+        }
+    }
+    return 0;
 }

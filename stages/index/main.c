@@ -17,10 +17,14 @@
 #include "mint/json.h"
 #include "mint/role.h"
 #include "mint/st.h"
+#include "index.h"
 
 #define HASH_CHUNK (64u << 20)
 
-static const char usage[] = "usage: mint-index MODEL_DIR -o index.json [--mk tensors.mk] [-q]\n";
+static const char usage[] =
+    "usage: mint-index MODEL_DIR -o index.json [--mk tensors.mk] [-q]\n"
+    "       mint-index --emit-mk INDEX_JSON -o tensors.mk [--rd-params F] [--feat-params F] "
+    "[--no-feat]\n";
 
 struct entry {
     const struct mint_st_tensor *t;
@@ -133,8 +137,8 @@ static void summary(const struct mint_st_model *m, const struct entry *e, size_t
 
 int main(int argc, char **argv)
 {
-    const char *out = NULL, *mk = NULL, *dir;
-    int quiet = 0, c;
+    const char *out = NULL, *mk = NULL, *dir, *emit = NULL, *rdp = NULL, *ftp = NULL;
+    int quiet = 0, c, with_feat = 1;
     struct mint_err err = {0};
     struct mint_st_model m;
     struct entry *e;
@@ -144,6 +148,10 @@ int main(int argc, char **argv)
     static const struct option lo[] = {{"mk", required_argument, 0, 'm'},
                                        {"help", no_argument, 0, 'h'},
                                        {"quiet", no_argument, 0, 'q'},
+                                       {"emit-mk", required_argument, 0, 'E'},
+                                       {"rd-params", required_argument, 0, 'R'},
+                                       {"feat-params", required_argument, 0, 'F'},
+                                       {"no-feat", no_argument, 0, 'N'},
                                        {0, 0, 0, 0}};
 
     while ((c = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
@@ -151,9 +159,22 @@ int main(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'm': mk = optarg; break;
         case 'q': quiet = 1; break;
+        case 'E': emit = optarg; break;
+        case 'R': rdp = optarg; break;
+        case 'F': ftp = optarg; break;
+        case 'N': with_feat = 0; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return MINT_EXIT_USAGE;
         }
+    }
+    if (emit) {
+        if (optind != argc || !out) {
+            fputs(usage, stderr);
+            return MINT_EXIT_USAGE;
+        }
+        if (mint_index_emit_mk(emit, rdp, ftp, with_feat, out, &err) < 0)
+            return mint_err_report("mint-index", &err);
+        return 0;
     }
     if (optind + 1 != argc || !out) {
         fputs(usage, stderr);
