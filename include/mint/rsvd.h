@@ -6,7 +6,8 @@
  * value kept for the next call).  The stream is a pure function of the seed.
  * rsvd: A is (m, n) row-major float32, owned by the caller and overwritten on the exact path
  * (LAPACK works in place).  Sketches cost (m + n)·ℓ floats; nothing n×n or AᵀA is formed.
- * Bit-reproducible for a given seed only with single-threaded BLAS (mint_blas_single_thread).
+ * Bit-reproducible for a given seed with single-threaded BLAS (mint_blas_single_thread) on one
+ * machine; OpenBLAS picks kernels per CPU, so other CPUs agree to float rounding only.
  * Errors: LAPACK info > 0 or a non-finite result -> MINT_EXIT_NUMERIC; out of memory -> 1. */
 #ifndef MINT_RSVD_H
 #define MINT_RSVD_H
