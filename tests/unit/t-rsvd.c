@@ -148,6 +148,20 @@ static void test_randomized_small(void)
         CHECK(mint_rsvd_values(a, m, n, &o0, &g, sig0, NULL, &err) == 32);
         CHECK(max_rel_err(sig0, ref, 32) > max_rel_err(sig, ref, 32));
     }
+    /* the wide transpose (200 x 300) has the same values */
+    {
+        float *t = malloc((size_t)m * n * sizeof *t);
+        double sigt[32];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                t[(size_t)j * m + i] = a[(size_t)i * n + j];
+        mint_prng_seed(&g, 124);
+        CHECK(mint_rsvd_values(t, n, m, &o, &g, sigt, &exact, &err) == 32);
+        CHECK(exact == 0);
+        CHECK_MSG(max_rel_err(sigt, ref, 32) < TOP_K_REL_TOL, "wide: max rel err %g",
+                  max_rel_err(sigt, ref, 32));
+        free(t);
+    }
     free(ref);
     free(a);
 }
