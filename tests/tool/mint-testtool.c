@@ -35,7 +35,7 @@ static const char usage[] =
     "       mint-testtool model OUTDIR [--family llama|qwen2|qwen3|qwen3moe|qwen2moe|mixtral|vlm]\n"
     "                     [--dtype F32|F16|BF16] [--layers N] [--hidden N] [--ffn N] [--vocab N]\n"
     "                     [--experts N] [--shards N] [--untied] [--lm-head-only] [--seed N]\n"
-    "       mint-testtool big OUTDIR MIB\n"
+    "       mint-testtool big OUTDIR MIB      (BF16 [8192, 8192] tensors, streamed)\n"
     "       mint-testtool jget FILE PATH\n"
     "       mint-testtool jrows FILE PATH KEY...\n"
     "       mint-testtool flip FILE OFFSET\n";
@@ -386,23 +386,24 @@ static void cmd_model(const char *dir, const struct mspec *s)
     free(l.t);
 }
 
-/* ~mib MiB of BF16 [4096, 4096] matrices (32 MiB each), written in 1 MiB pieces. */
+/* ~mib MiB of BF16 [8192, 8192] matrices (128 MiB each, so mint-index hashes each in two
+ * 64 MiB chunks), written in 1 MiB pieces. */
 static void cmd_big(const char *dir, long mib)
 {
     struct tlist l = {0};
-    long n = mib / 32 > 0 ? mib / 32 : 1;
+    long n = mib / 128 > 0 ? mib / 128 : 1;
     static const char *const proj[] = {"mlp.down_proj", "mlp.gate_proj", "mlp.up_proj",
                                        "self_attn.o_proj"};
     mkdir_p(dir);
     for (long i = 0; i < n; i++)
-        add(&l, MINT_DT_BF16, 2, 4096, 4096, "model.layers.%ld.%s.weight", i / 4,
+        add(&l, MINT_DT_BF16, 2, 8192, 8192, "model.layers.%ld.%s.weight", i / 4,
             proj[i % 4]);
     json_t *meta = meta_pt();
     write_model_files(dir, l.t, l.n, 1, meta, 1);
     json_decref(meta);
     put_json(dir, "config.json",
              json_pack("{s:s,s:I,s:i,s:b}", "model_type", "llama", "num_hidden_layers",
-                       (json_int_t)((n + 3) / 4), "hidden_size", 4096, "tie_word_embeddings",
+                       (json_int_t)((n + 3) / 4), "hidden_size", 8192, "tie_word_embeddings",
                        1));
     free(l.t);
 }
