@@ -122,6 +122,17 @@ static void test_reader_rules(void)
     BAD("{\"w\xfe\":{}}", 0, "header is not valid JSON");
     BAD("{\"__metadata__\":[]," W16 "}", 16, "__metadata__ is not an object");
     BAD("{\"__metadata__\":{\"a\":\"b\",\"c\":null}," W16 "}", 16, "value of 'c' is not a string");
+    {
+        /* deep nesting is refused by the parser, not by the stack */
+        char *deep = malloc(200002);
+        memset(deep, '[', 100000);
+        memset(deep + 100000, ']', 100000);
+        deep[200000] = 0;
+        BAD(deep, 0, "header is not valid JSON");
+        deep[0] = '{';
+        BAD(deep, 0, "header is not valid JSON");
+        free(deep);
+    }
     /* entries */
     BAD("{\"w\":[]}", 0, "entry is not an object");
     BAD("{\"w\":{\"dtype\":\"F17\",\"shape\":[4],\"data_offsets\":[0,16]}}", 16,
@@ -414,6 +425,67 @@ static void test_model(void)
     CHECK(mint_st_model_open(&m, P("q"), &err) == -1 && strstr(err.msg, "no config.json"));
 }
 
+/* Mutations of a valid file (a byte of the header, a digit, a truncation): every one either
+ * opens with all tensors inside the file or fails with a message naming the file; never a
+ * crash or a sanitizer report. */
+static void test_mutations(void)
+{
+    struct mint_st_wentry e[4] = {{"model.a.weight", MINT_DT_BF16, 2, {12, 10}, 0, 0},
+                                  {"model.b.weight", MINT_DT_F32, 1, {33}, 0, 0},
+                                  {"model.c", MINT_DT_U8, 3, {2, 3, 5}, 0, 0},
+                                  {"z", MINT_DT_F16, 1, {0}, 0, 0}};
+    json_t *meta = json_pack("{s:s}", "format", "pt");
+    struct mint_err err = {0};
+    struct mint_map orig;
+    uint64_t s = 0x9e3779b97f4a7c15ull;
+    int opened = 0, failed = 0, bad = 0;
+
+    put_planned(P("base.safetensors"), e, 4, meta);
+    json_decref(meta);
+    if (mint_map_open(&orig, P("base.safetensors"), &err) < 0)
+        return;
+    unsigned char *buf = malloc(orig.size);
+    uint64_t hlen;
+    memcpy(&hlen, orig.data, 8);
+    for (int it = 0; it < 3000; it++) {
+        size_t len = orig.size;
+        memcpy(buf, orig.data, orig.size);
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        size_t pos = (size_t)(s >> 20) % (8 + hlen);
+        switch (it % 4) {
+        case 0: buf[pos] = (unsigned char)(s >> 8); break;
+        case 1: /* a digit becomes another digit, or a digit is inserted as a sign/dot */
+            for (size_t k = 0; k < 8 + hlen; k++) {
+                size_t q = (pos + k) % (8 + hlen);
+                if (buf[q] >= '0' && buf[q] <= '9') {
+                    buf[q] = "0123456789-.e9"[(s >> 4) % 14];
+                    break;
+                }
+            }
+            break;
+        case 2: len = (size_t)(s >> 9) % orig.size; break;
+        case 3: buf[pos] ^= (unsigned char)(1u << ((s >> 3) & 7)); break;
+        }
+        put(P("mut.safetensors"), buf, len);
+        struct mint_st_file f;
+        err = (struct mint_err){0};
+        if (mint_st_file_open(&f, P("mut.safetensors"), &err) == 0) {
+            opened++;
+            for (size_t i = 0; i < f.n_tensors; i++)
+                bad += f.tensors[i].offset < f.data_start ||
+                       f.tensors[i].offset + f.tensors[i].nbytes > f.map.size;
+            mint_st_file_release(&f);
+        } else {
+            failed++;
+            bad += !strstr(err.msg, "mut.safetensors") || !err.code;
+        }
+    }
+    CHECK_MSG(bad == 0, "%d bad outcomes (%d opened, %d failed)", bad, opened, failed);
+    CHECK(failed > 1000); /* most mutations are caught */
+    free(buf);
+    mint_map_release(&orig);
+}
+
 int main(void)
 {
     uint64_t r;
@@ -432,6 +504,7 @@ int main(void)
     test_reader_rules();
     test_writer();
     test_model();
+    test_mutations();
     mint_rmtree(dir);
     return CHECK_DONE();
 }
