@@ -467,7 +467,9 @@ int mint_st_model_open(struct mint_st_model *m, const char *dir, struct mint_err
             goto fail;
         }
     }
-    if (wmap) {
+    /* every stored tensor is listed (keys unique), so equal counts mean the index names
+     * nothing else; search (quadratic) only to name the culprit */
+    if (wmap && json_object_size(wmap) != total) {
         const char *key;
         json_t *v;
         json_object_foreach(wmap, key, v) {

@@ -188,6 +188,15 @@ eq "lm-head-only alias" "$(rows "$tmp/lmh.json" name role stored_name | grep -E 
     "model.embed_tokens.weight	embed	lm_head.weight"
 eq "lm-head-only count" "$(jget "$tmp/lmh.json" model/n_tensors)" 20
 
+# many tensors (a large MoE's count, tiny shapes) across 8 shards: every one indexed, in name
+# order (guards against quadratic lookups and ordering slips)
+"$tool" model "$tmp/many" --family qwen3moe --experts 128 --layers 24 --hidden 16 --ffn 16 --shards 8
+run_index "$tmp/many" "$tmp/many.json" --mk "$tmp/many.mk"
+eq "many n_tensors" "$(jget "$tmp/many.json" model/n_tensors)" 9434
+eq "many sorted" "$(rows "$tmp/many.json" name | LC_ALL=C sort -c && echo sorted)" sorted
+eq "many mk" "$(grep -c '^MINT_TENSORS += ' "$tmp/many.mk")" 9434
+eq "many experts" "$(rows "$tmp/many.json" role expert | grep -c '^expert_up	127$')" 24
+
 # ---- usage ----
 "$idx" --help >"$tmp/help" 2>"$tmp/help.err"; rc=$?
 eq "--help exit" "$rc" 0
