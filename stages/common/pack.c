@@ -29,6 +29,7 @@
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,16 +124,57 @@ static void sb_string(struct sbuf *b, const char *s)
     json_decref(j);
 }
 
-/* Shortest text that reads back as the same double, with ".0" on integral values (Python). */
+/* The shortest digits that read back as the same double, laid out as Python's repr does:
+ * fixed notation for exponents -4..15 (with ".0" on integral values), else d.ddde+XX. */
 static void real_text(double v, char *out, size_t cap)
 {
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(out, cap, "%.*g", prec, v);
-        if (strtod(out, NULL) == v)
+    char e[40], dig[24];
+    int nd = 0, ex, prec;
+    const char *p;
+    char *q = out;
+
+    if (v == 0) {
+        snprintf(out, cap, signbit(v) ? "-0.0" : "0.0");
+        return;
+    }
+    for (prec = 1; prec <= 17; prec++) {
+        snprintf(e, sizeof e, "%.*e", prec - 1, v);
+        if (strtod(e, NULL) == v)
             break;
     }
-    if (!strpbrk(out, ".eEni"))
-        strncat(out, ".0", cap - strlen(out) - 1);
+    p = e;
+    if (*p == '-')
+        *q++ = *p++;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9')
+            dig[nd++] = *p;
+    ex = atoi(p + 1);
+    while (nd > 1 && dig[nd - 1] == '0')
+        nd--;
+    dig[nd] = 0;
+    if (ex >= -4 && ex < 16) {
+        if (ex < 0) {
+            q += sprintf(q, "0.");
+            for (int i = 0; i < -ex - 1; i++)
+                *q++ = '0';
+            q += sprintf(q, "%s", dig);
+        } else {
+            for (int i = 0; i <= ex; i++)
+                *q++ = i < nd ? dig[i] : '0';
+            *q++ = '.';
+            if (nd > ex + 1)
+                q += sprintf(q, "%s", dig + ex + 1);
+            else
+                *q++ = '0';
+        }
+        *q = 0;
+    } else {
+        *q++ = dig[0];
+        if (nd > 1)
+            q += sprintf(q, ".%s", dig + 1);
+        sprintf(q, "e%c%02d", ex < 0 ? '-' : '+', ex < 0 ? -ex : ex);
+    }
+    (void)cap;
 }
 
 static void emit_json(struct sbuf *b, const json_t *v, int level)
@@ -579,7 +621,7 @@ static int add_out(struct mint_pack_plan *p, size_t item, int part, const char *
 {
     struct mint_pack_item *it = &p->items[item];
     struct mint_pack_out *o = &p->out[p->n_out];
-    size_t n = strlen(it->module) + strlen(suffix) + 1;
+    size_t n = strlen(it->name) + strlen(suffix) + 1;
     o->name = malloc(n);
     if (!o->name)
         return -1;
