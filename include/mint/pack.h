@@ -4,8 +4,9 @@
  * A plan maps every index tensor, with its (bits, group) from alloc.json, to output tensors:
  * MLX names (mint_mlx_name), per-expert tensors stacked into switch_mlp, quantized modules as
  * <module>.weight (U32) + .scales + .biases, everything else in the output float dtype.  Data
- * is streamed a block of rows at a time (memory: a few MiB plus the plan), quantized with the
- * one MLX quantizer (mint_quant_row_mlx) and written into a temporary directory that is
+ * is streamed a block of rows at a time (memory: ~8 MiB per thread plus the plan), quantized
+ * with the one MLX quantizer (mint_quant_row_mlx; rows of a block split over threads, so the
+ * bytes never depend on the thread count) and written into a temporary directory that is
  * validated and then renamed into place, so OUT_DIR is either absent/old or complete.
  * Library code fills struct mint_err and never prints; outputs are deterministic bytes. */
 #ifndef MINT_PACK_H
@@ -23,6 +24,7 @@
 struct mint_err;
 
 #define MINT_PACK_SHARD_DEFAULT (5ull << 30) /* mlx-lm MAX_FILE_SIZE_GB = 5, i.e. 5 GiB */
+#define MINT_PACK_MAX_THREADS 64
 
 /* One source tensor, as listed by index.json. */
 struct mint_pack_src {
@@ -137,6 +139,7 @@ struct mint_pack_opts {
     const char *out_dir;
     uint64_t shard_size;    /* 0 = MINT_PACK_SHARD_DEFAULT */
     int crash_after_shard;  /* test hook: abort() after writing this many shards (0 = never) */
+    int threads;            /* quantizer threads (rows of a block split; same bytes); 0 = 1 */
 };
 
 struct mint_pack_report {
@@ -159,6 +162,7 @@ struct mint_pack_check_opts {
     uint64_t budget;        /* 0 = not checked */
     uint64_t shard_size;    /* 0 = not checked */
     const json_t *index;    /* NULL = no source comparison */
+    int threads;            /* for the source comparison; 0 = 1 */
 };
 int mint_pack_check(const char *dir, const struct mint_pack_check_opts *o,
                     struct mint_pack_report *r, struct mint_err *err);

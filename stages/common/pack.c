@@ -30,6 +30,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1019,27 +1020,111 @@ static int match_model(const struct mint_pack_plan *p, const struct mint_st_mode
     return 0;
 }
 
+/* One worker's share of a block: rows [r0, r1) converted to float32, then quantized or
+ * rounded to the output dtype, into the block buffers (disjoint rows, so threads never share
+ * a byte and the result does not depend on the thread count). */
+struct work {
+    const struct mint_pack_item *it;
+    enum mint_dtype sdt, odt;
+    const unsigned char *raw; /* first byte of the block in the source */
+    int64_t cols;
+    size_t wpr, gpr;
+    uint64_t r0, r1;
+    float *f;                 /* (rows, cols) */
+    uint32_t *pk;             /* (rows, wpr) */
+    uint16_t *sc, *bi;        /* (rows, gpr) */
+    uint16_t *h;              /* (rows, cols) */
+    int64_t bad;              /* first non-finite element of the block, or -1 */
+    int64_t ovf;              /* first overflow: element (float) or row*gpr+group, or -1 */
+};
+
+static void *work_run(void *arg)
+{
+    struct work *w = arg;
+    const uint64_t c = (uint64_t)w->cols;
+    const size_t isz = mint_dtype_size(w->sdt);
+    int64_t bad;
+
+    w->bad = w->ovf = -1;
+    if (w->r1 <= w->r0)
+        return NULL;
+    bad = mint_to_f32(w->sdt, w->raw + w->r0 * c * isz, w->f + w->r0 * c,
+                      (size_t)((w->r1 - w->r0) * c));
+    if (bad >= 0) {
+        w->bad = (int64_t)(w->r0 * c) + bad;
+        return NULL;
+    }
+    if (w->it->cfg.bits != MINT_BITS_PASSTHROUGH) {
+        for (uint64_t i = w->r0; i < w->r1; i++) {
+            mint_quant_row_mlx(w->f + i * c, w->cols, w->it->cfg, w->odt, w->pk + i * w->wpr,
+                               w->sc + i * w->gpr, w->bi + i * w->gpr);
+            for (size_t g = 0; g < w->gpr; g++)
+                if (is_inf16(w->odt, w->sc[i * w->gpr + g]) ||
+                    is_inf16(w->odt, w->bi[i * w->gpr + g])) {
+                    w->ovf = (int64_t)(i * w->gpr + g);
+                    return NULL;
+                }
+        }
+    } else {
+        for (uint64_t k = w->r0 * c; k < w->r1 * c; k++) {
+            w->h[k] = w->odt == MINT_DT_F16 ? mint_f32_to_f16(w->f[k]) : mint_f32_to_bf16(w->f[k]);
+            if (is_inf16(w->odt, w->h[k])) {
+                w->ovf = (int64_t)k;
+                return NULL;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Run rows [0, nr) of a block on 'threads' workers (the caller's thread is one of them). */
+static void work_block(struct work *w, int threads, uint64_t nr)
+{
+    pthread_t tid[MINT_PACK_MAX_THREADS];
+    int started[MINT_PACK_MAX_THREADS] = {0};
+    const uint64_t per = (nr + (uint64_t)threads - 1) / (uint64_t)threads;
+
+    for (int t = 0; t < threads; t++) {
+        if (t)
+            w[t] = w[0];
+        w[t].r0 = (uint64_t)t * per < nr ? (uint64_t)t * per : nr;
+        w[t].r1 = w[t].r0 + per < nr ? w[t].r0 + per : nr;
+    }
+    for (int t = 1; t < threads; t++)
+        started[t] = w[t].r1 > w[t].r0 && pthread_create(&tid[t], NULL, work_run, &w[t]) == 0;
+    work_run(&w[0]);
+    for (int t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            work_run(&w[t]); /* no thread (or nothing to do): inline */
+    }
+}
+
 /* Quantize / convert item 'ii' block by block and hand the parts whose want[part] is set to
  * the sink.  Each source tensor's bytes are hashed on the way and compared with the index. */
 static int stream_item(const struct mint_pack_plan *p, const struct mint_st_model *m, size_t ii,
-                       const int want[4], const struct sink *sk, struct mint_err *err)
+                       const int want[4], const struct sink *sk, int threads,
+                       struct mint_err *err)
 {
     const struct mint_pack_item *it = &p->items[ii];
     const struct mint_pack_src *s0 = &p->src[it->src[0]];
     const int quant = it->cfg.bits != MINT_BITS_PASSTHROUGH;
     const int64_t cols = s0->ndim ? s0->shape[s0->ndim - 1] : 1;
     const uint64_t rows = cols ? s0->nelem / (uint64_t)cols : 0;
-    const uint64_t brows = cols ? (BLOCK_ELEMS / (uint64_t)cols ? BLOCK_ELEMS / (uint64_t)cols : 1)
-                                : 1;
+    const uint64_t block = (uint64_t)BLOCK_ELEMS * (uint64_t)threads;
+    const uint64_t brows = cols ? (block / (uint64_t)cols ? block / (uint64_t)cols : 1) : 1;
     const size_t wpr = quant ? (size_t)(cols * it->cfg.bits / 32) : 0; /* words per row */
     const size_t gpr = quant ? (size_t)(cols / it->cfg.group) : 0;     /* groups per row */
     const size_t *out_idx = it->out;
+    struct work w[MINT_PACK_MAX_THREADS];
     float *f = NULL;             /* (brows, cols) */
     uint32_t *pk = NULL;         /* (brows, wpr) */
     uint16_t *sc = NULL, *bi = NULL; /* (brows, gpr) */
     uint16_t *h = NULL;          /* (brows, cols) float output */
     int rc = -1;
 
+    MINT_ASSERT(threads >= 1 && threads <= MINT_PACK_MAX_THREADS);
     if (rows) {
         f = malloc(brows * (size_t)cols * sizeof *f);
         if (quant) {
@@ -1073,12 +1158,19 @@ static int stream_item(const struct mint_pack_plan *p, const struct mint_st_mode
             const size_t n = (size_t)(nr * (uint64_t)cols);
             const unsigned char *raw = data + r * (uint64_t)cols * isz;
             const size_t roff = (size_t)(t->offset + r * (uint64_t)cols * isz);
-            int64_t bad;
+            int64_t bad = -1, ovf = -1;
 
             mint_map_advise_seq(map, roff, n * isz);
             mint_hasher_update(&hs, raw, n * isz);
-            bad = mint_to_f32(t->dtype, raw, f, n);
+            w[0] = (struct work){it, t->dtype, p->dtype, raw, cols, wpr, gpr, 0, 0,
+                                 f, pk, sc, bi, h, -1, -1};
+            work_block(w, threads, nr);
             mint_map_advise_done(map, roff, n * isz);
+            /* the same error whatever the thread count: non-finite input first, then overflow */
+            for (int k = 0; k < threads && bad < 0; k++)
+                bad = w[k].bad;
+            for (int k = 0; k < threads && ovf < 0; k++)
+                ovf = w[k].ovf;
             if (bad >= 0) {
                 uint64_t k = r * (uint64_t)cols + (uint64_t)bad;
                 mint_hasher_release(&hs);
@@ -1087,21 +1179,23 @@ static int stream_item(const struct mint_pack_plan *p, const struct mint_st_mode
                              s->name, k, k / (uint64_t)cols, k % (uint64_t)cols);
                 goto out;
             }
+            if (ovf >= 0) {
+                mint_hasher_release(&hs);
+                if (quant)
+                    mint_err_setc(err, MINT_EXIT_NUMERIC,
+                                  "tensor '%s': row %" PRIu64 " group %" PRIu64 ": scale or bias "
+                                  "overflows %s (use --dtype bf16)",
+                                  s->name, r + (uint64_t)ovf / gpr, (uint64_t)ovf % gpr,
+                                  mint_dtype_name(p->dtype));
+                else
+                    mint_err_setc(err, MINT_EXIT_NUMERIC,
+                                  "tensor '%s': element %" PRIu64 " (%g) overflows %s (use "
+                                  "--dtype bf16)",
+                                  s->name, r * (uint64_t)cols + (uint64_t)ovf, (double)f[ovf],
+                                  mint_dtype_name(p->dtype));
+                goto out;
+            }
             if (quant) {
-                for (uint64_t i = 0; i < nr; i++) {
-                    mint_quant_row_mlx(f + i * (uint64_t)cols, cols, it->cfg, p->dtype,
-                                       pk + i * wpr, sc + i * gpr, bi + i * gpr);
-                    for (size_t g = 0; g < gpr; g++)
-                        if (is_inf16(p->dtype, sc[i * gpr + g]) ||
-                            is_inf16(p->dtype, bi[i * gpr + g])) {
-                            mint_hasher_release(&hs);
-                            mint_err_setc(err, MINT_EXIT_NUMERIC,
-                                          "tensor '%s': row %" PRIu64 " group %zu: scale or bias "
-                                          "overflows %s (use --dtype bf16)",
-                                          s->name, r + i, g, mint_dtype_name(p->dtype));
-                            goto out;
-                        }
-                }
                 if ((want[MINT_PACK_PART_WEIGHT] &&
                      sk->put(sk->ctx, out_idx[MINT_PACK_PART_WEIGHT], (row0 + r) * wpr * 4, pk,
                              (size_t)nr * wpr * 4, err) < 0) ||
@@ -1114,25 +1208,11 @@ static int stream_item(const struct mint_pack_plan *p, const struct mint_st_mode
                     mint_hasher_release(&hs);
                     goto out;
                 }
-            } else {
-                for (size_t k = 0; k < n; k++) {
-                    h[k] = p->dtype == MINT_DT_F16 ? mint_f32_to_f16(f[k]) : mint_f32_to_bf16(f[k]);
-                    if (is_inf16(p->dtype, h[k])) {
-                        uint64_t kk = r * (uint64_t)cols + k;
-                        mint_hasher_release(&hs);
-                        mint_err_setc(err, MINT_EXIT_NUMERIC,
-                                      "tensor '%s': element %" PRIu64 " (%g) overflows %s (use "
-                                      "--dtype bf16)",
-                                      s->name, kk, (double)f[k], mint_dtype_name(p->dtype));
-                        goto out;
-                    }
-                }
-                if (want[MINT_PACK_PART_FLOAT] &&
-                    sk->put(sk->ctx, out_idx[MINT_PACK_PART_FLOAT], (row0 + r) * (uint64_t)cols * 2,
-                            h, n * 2, err) < 0) {
-                    mint_hasher_release(&hs);
-                    goto out;
-                }
+            } else if (want[MINT_PACK_PART_FLOAT] &&
+                       sk->put(sk->ctx, out_idx[MINT_PACK_PART_FLOAT],
+                               (row0 + r) * (uint64_t)cols * 2, h, n * 2, err) < 0) {
+                mint_hasher_release(&hs);
+                goto out;
             }
         }
         mint_hasher_hex(&hs, hex);
@@ -1211,7 +1291,7 @@ static json_t *mlx_metadata(void)
 }
 
 static int write_shard(const struct mint_pack_plan *p, const struct mint_st_model *m, size_t s,
-                       const char *dir, uint64_t *begin, struct mint_err *err)
+                       const char *dir, uint64_t *begin, int threads, struct mint_err *err)
 {
     struct mint_st_wentry *e = NULL;
     unsigned char *hdr = NULL, *used = NULL;
@@ -1268,7 +1348,7 @@ static int write_shard(const struct mint_pack_plan *p, const struct mint_st_mode
                 continue;
             for (int k = 0; k < 4; k++)
                 want[k] = (used[i] >> k) & 1;
-            if (stream_item(p, m, i, want, &sk, err) < 0)
+            if (stream_item(p, m, i, want, &sk, threads, err) < 0)
                 goto out;
         }
     }
@@ -1486,6 +1566,7 @@ int mint_pack_write(struct mint_pack_plan *p, const struct mint_pack_opts *o,
     const char *base;
     uint64_t *begin = NULL;
     uint64_t limit = o->shard_size ? o->shard_size : MINT_PACK_SHARD_DEFAULT;
+    const int threads = o->threads < 1 ? 1 : o->threads > MINT_PACK_MAX_THREADS ? MINT_PACK_MAX_THREADS : o->threads;
     struct mint_pack_report rep;
     struct stat sb;
     size_t n;
@@ -1540,6 +1621,8 @@ int mint_pack_write(struct mint_pack_plan *p, const struct mint_pack_opts *o,
             goto done;
         }
     }
+    if (mint_mkdirs(parent, err) < 0)
+        goto done;
     clean_stale(parent, base);
     if (mkdir(tmp, 0755) != 0) {
         mint_err_setc(err, MINT_EXIT_IO, "%s: mkdir: %s", tmp, strerror(errno));
@@ -1547,7 +1630,7 @@ int mint_pack_write(struct mint_pack_plan *p, const struct mint_pack_opts *o,
     }
     made_tmp = 1;
     for (size_t s = 0; s < p->n_shards; s++) {
-        if (write_shard(p, &m, s, tmp, begin, err) < 0)
+        if (write_shard(p, &m, s, tmp, begin, threads, err) < 0)
             goto done;
         if (o->crash_after_shard && s + 1 == (size_t)o->crash_after_shard)
             abort(); /* test hook: a crash mid-pack */
@@ -1557,7 +1640,7 @@ int mint_pack_write(struct mint_pack_plan *p, const struct mint_pack_opts *o,
         copy_files(p->model_dir, tmp, err) < 0 || fsync_dir(tmp, err) < 0)
         goto done;
     {
-        struct mint_pack_check_opts co = {0, limit, NULL};
+        struct mint_pack_check_opts co = {0, limit, NULL, 1};
         if (mint_pack_check(tmp, &co, &rep, err) < 0) {
             mint_err_prefix(err, "internal error: the output does not validate");
             err->code = MINT_EXIT_NUMERIC;
@@ -2054,7 +2137,8 @@ static int put_cmp(void *ctx, size_t out, uint64_t off, const void *buf, size_t 
 
 /* With an index: the tensor set must be what the index and the output config imply, and every
  * byte must equal the source re-quantized. */
-static int check_against_index(struct packed *pk, const json_t *index, struct mint_err *err)
+static int check_against_index(struct packed *pk, const json_t *index, int threads,
+                               struct mint_err *err)
 {
     struct mint_pack_plan p;
     struct mint_st_model m;
@@ -2127,7 +2211,7 @@ static int check_against_index(struct packed *pk, const json_t *index, struct mi
         struct sink sk = {put_cmp, &c};
         const int all[4] = {1, 1, 1, 1};
         for (size_t i = 0; i < p.n_items; i++)
-            if (stream_item(&p, &m, i, all, &sk, err) < 0)
+            if (stream_item(&p, &m, i, all, &sk, threads, err) < 0)
                 goto out;
     }
     rc = 0;
@@ -2229,7 +2313,12 @@ int mint_pack_check(const char *dir, const struct mint_pack_check_opts *o,
                       dir, files, o->budget);
         goto out;
     }
-    if (o->index && check_against_index(&pk, o->index, err) < 0)
+    if (o->index &&
+        check_against_index(&pk, o->index,
+                            o->threads < 1 ? 1
+                            : o->threads > MINT_PACK_MAX_THREADS ? MINT_PACK_MAX_THREADS
+                                                                 : o->threads,
+                            err) < 0)
         goto out;
     r->n_tensors = pk.n;
     r->n_shards = pk.n_files;

@@ -1,6 +1,6 @@
 /* mint-pack: write an allocation as a ready-to-load MLX model directory.
  *
- * usage: mint-pack INDEX ALLOC -o OUT_DIR [--shard-size 5G] [--dtype auto|bf16|f16] [-q]
+ * usage: mint-pack INDEX ALLOC -o OUT_DIR [--shard-size 5G] [--dtype auto|bf16|f16] [-j N] [-q]
  *
  * Reads the source tensors named by INDEX (hash-checked while streaming), quantizes each with
  * its (bits, group) from ALLOC using the one MLX quantizer, and writes shards, index.json,
@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mint/err.h"
 #include "mint/io.h"
@@ -20,7 +21,7 @@
 #include "mint/pack.h"
 
 static const char usage[] =
-    "usage: mint-pack INDEX ALLOC -o OUT_DIR [--shard-size 5G] [--dtype auto|bf16|f16] [-q]\n";
+    "usage: mint-pack INDEX ALLOC -o OUT_DIR [--shard-size 5G] [--dtype auto|bf16|f16] [-j N] [-q]\n";
 
 static const char help[] =
     "\n"
@@ -33,6 +34,8 @@ static const char help[] =
     "                      KB..TB)\n"
     "  --dtype D           float dtype of scales, biases and 16-bit tensors: auto (alloc's\n"
     "                      out_dtype, default), bf16 or f16\n"
+    "  -j, --threads N     quantizer threads (default: online CPUs, at most 16); the output\n"
+    "                      bytes do not depend on it\n"
     "  -q, --quiet         no summary\n"
     "  -h, --help          this text\n";
 
@@ -136,13 +139,30 @@ int main(int argc, char **argv)
     double t0 = mint_now();
     static const struct option lo[] = {{"shard-size", required_argument, 0, 's'},
                                        {"dtype", required_argument, 0, 'd'},
+                                       {"threads", required_argument, 0, 'j'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
 
-    while ((c = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
+    {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        opts.threads = nc < 1 ? 1 : nc > 16 ? 16 : (int)nc;
+    }
+    while ((c = getopt_long(argc, argv, "o:j:qh", lo, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
+        case 'j': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || end == optarg || v < 1 || v > MINT_PACK_MAX_THREADS) {
+                fprintf(stderr, "mint-pack: --threads '%s': expected 1..%d\n", optarg,
+                        MINT_PACK_MAX_THREADS);
+                fputs(usage, stderr);
+                return MINT_EXIT_USAGE;
+            }
+            opts.threads = (int)v;
+            break;
+        }
         case 'q': quiet = 1; break;
         case 's':
             if (mint_pack_parse_size(optarg, &opts.shard_size) < 0 || !opts.shard_size) {

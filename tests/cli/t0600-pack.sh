@@ -18,7 +18,7 @@ ok() { echo "ok: $*"; }
 $PACK --help >"$tmp/h" 2>&1 && grep -q '^usage: mint-pack INDEX ALLOC -o OUT_DIR' "$tmp/h" \
     && ok "--help" || fail "--help"
 for args in "--bogus" "a b" "a -o x" "a b c -o x" "a b -o x --shard-size 30X" \
-            "a b -o x --shard-size 0" "a b -o x --dtype f32"; do
+            "a b -o x --shard-size 0" "a b -o x --dtype f32" "a b -o x -j 0"; do
     $PACK $args >"$tmp/o" 2>"$tmp/e"; rc=$?
     [ $rc -eq 2 ] && grep -q '^usage: mint-pack' "$tmp/e" && ok "usage: $args" \
         || fail "usage: '$args' gave rc $rc: $(cat "$tmp/e")"
@@ -57,7 +57,8 @@ ls "$tmp"/s-out.* >/dev/null 2>&1 && fail "temporary directory left behind" || o
 
 # ---- tinystories-656k (BF16, tied): uniform 4:64 gives the spec's figures
 $PCHK --make-alloc "$tmp/t.json" -o "$tmp/t-a.json" --configs 4:64 || fail "make-alloc t"
-$PACK "$tmp/t.json" "$tmp/t-a.json" -o "$tmp/t-out" -q || fail "pack tinystories"
+$PACK "$tmp/t.json" "$tmp/t-a.json" -o "$tmp/new/parent/t-out" -q || fail "pack into a new parent"
+mv "$tmp/new/parent/t-out" "$tmp/t-out"
 $PCHK "$tmp/t-out" --index "$tmp/t.json" -q || fail "tinystories packcheck"
 grep -q '"total_size": 369920' "$tmp/t-out/model.safetensors.index.json" \
     && grep -q '"total_parameters": 656000' "$tmp/t-out/model.safetensors.index.json" \
@@ -91,6 +92,10 @@ $PACK "$tmp/t.json" "$tmp/tm-a.json" -o "$tmp/tm16" --dtype f16 -q && \
 # ---- determinism: same inputs, same bytes (also after replacing an existing OUT_DIR)
 $PACK "$tmp/t.json" "$tmp/tm-a.json" -o "$tmp/tm-out2" --shard-size 100K -q || fail "pack mix 2"
 diff -r "$tmp/tm-out" "$tmp/tm-out2" >/dev/null && ok "deterministic" || fail "two runs differ"
+$PACK "$tmp/t.json" "$tmp/tm-a.json" -o "$tmp/tm-j1" --shard-size 100K -q -j 1 || fail "pack -j 1"
+$PACK "$tmp/t.json" "$tmp/tm-a.json" -o "$tmp/tm-j3" --shard-size 100K -q --threads 3 || fail "pack -j 3"
+diff -r "$tmp/tm-j1" "$tmp/tm-j3" >/dev/null && diff -r "$tmp/tm-out" "$tmp/tm-j1" >/dev/null \
+    && ok "same bytes at any thread count" || fail "thread count changes the output"
 $PACK "$tmp/t.json" "$tmp/tm-a.json" -o "$tmp/tm-out2" --shard-size 100K -q || fail "repack over"
 diff -r "$tmp/tm-out" "$tmp/tm-out2" >/dev/null && ok "replace in place" || fail "replace differs"
 

@@ -32,7 +32,7 @@
 #include "mint/pack.h"
 
 static const char usage[] =
-    "usage: mint-packcheck DIR [--index INDEX] [--budget BYTES] [--shard-size SIZE] "
+    "usage: mint-packcheck DIR [--index INDEX] [-j N] [--budget BYTES] [--shard-size SIZE] "
     "[--dump NAME -o FILE] [--dump-dir DIR2] [-q]\n"
     "       mint-packcheck --make-alloc INDEX -o alloc.json [--configs LIST] [--set NAME=B:G]... "
     "[--budget BYTES] [--out-dtype BF16|F16]\n";
@@ -174,12 +174,21 @@ int main(int argc, char **argv)
                                        {"configs", required_argument, 0, 'c'},
                                        {"set", required_argument, 0, 'S'},
                                        {"out-dtype", required_argument, 0, 'T'},
+                                       {"threads", required_argument, 0, 'j'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
 
-    while ((c = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
+    o.threads = 1;
+    while ((c = getopt_long(argc, argv, "o:j:qh", lo, NULL)) != -1) {
         switch (c) {
+        case 'j':
+            o.threads = atoi(optarg);
+            if (o.threads < 1 || o.threads > MINT_PACK_MAX_THREADS) {
+                fputs(usage, stderr);
+                return MINT_EXIT_USAGE;
+            }
+            break;
         case 'i': index_path = optarg; break;
         case 'b':
         case 's':

@@ -122,11 +122,11 @@ static json_t *make_alloc(const json_t *index, const char *const *spec, size_t n
 }
 
 /* Load index + alloc into a plan and pack into out.  Returns 0 or -1 (err filled). */
-static int pack(const json_t *index, const json_t *alloc, const char *out, uint64_t shard,
-                struct mint_pack_report *r, struct mint_err *err)
+static int pack_t(const json_t *index, const json_t *alloc, const char *out, uint64_t shard,
+                  int threads, struct mint_pack_report *r, struct mint_err *err)
 {
     struct mint_pack_plan p;
-    struct mint_pack_opts o = {out, shard, 0};
+    struct mint_pack_opts o = {out, shard, 0, threads};
     struct mint_pack_report rr;
     int rc;
     if (mint_pack_index_load(&p, index, "index", err) < 0)
@@ -136,6 +136,12 @@ static int pack(const json_t *index, const json_t *alloc, const char *out, uint6
         rc = mint_pack_write(&p, &o, r ? r : &rr, err);
     mint_pack_plan_release(&p);
     return rc;
+}
+
+static int pack(const json_t *index, const json_t *alloc, const char *out, uint64_t shard,
+                struct mint_pack_report *r, struct mint_err *err)
+{
+    return pack_t(index, alloc, out, shard, 1, r, err);
 }
 
 static unsigned char *slurp(const char *dir, const char *name, size_t *len)
@@ -282,7 +288,7 @@ static void test_two_tensors(const char *tmp)
     }
     /* packcheck against the source: every byte re-derived */
     {
-        struct mint_pack_check_opts co = {0, 0, index};
+        struct mint_pack_check_opts co = {0, 0, index, 1};
         struct mint_pack_report r;
         CHECK_MSG(mint_pack_check(out, &co, &r, &err) == 0, "%s", err.msg);
         CHECK(r.n_tensors == 4 && r.n_quant == 1 && r.n_float == 1 && r.params == 36);
@@ -465,7 +471,7 @@ static void test_small_model(const char *tmp)
     CHECK_MSG(pack(index, alloc, out, 3000, &r, &err) == 0, "%s", err.msg);
     CHECK(r.n_shards >= 3);
     {
-        struct mint_pack_check_opts co = {0, 3000, index};
+        struct mint_pack_check_opts co = {0, 3000, index, 2};
         struct mint_pack_report r2;
         CHECK_MSG(mint_pack_check(out, &co, &r2, &err) == 0, "%s", err.msg);
         CHECK(r2.n_shards == r.n_shards && r2.file_bytes == r.file_bytes);
@@ -546,15 +552,20 @@ static void test_small_model(const char *tmp)
         size_t l1, l2;
         unsigned char *a, *b;
         snprintf(out2, sizeof out2, "%s/small.out2", tmp);
-        CHECK_MSG(pack(index, alloc, out2, 3000, NULL, &err) == 0, "%s", err.msg);
+        /* three threads: the same bytes as one */
+        CHECK_MSG(pack_t(index, alloc, out2, 3000, 3, NULL, &err) == 0, "%s", err.msg);
         CHECK_MSG(pack(index, alloc, out, 3000, NULL, &err) == 0, "%s", err.msg);
-        char fn[64];
-        mint_pack_shard_name(1, r.n_shards, fn, sizeof fn);
-        a = slurp(out, fn, &l1);
-        b = slurp(out2, fn, &l2);
-        CHECK(a && b && l1 == l2 && !memcmp(a, b, l1));
-        free(a);
-        free(b);
+        int same = 1;
+        for (size_t k = 0; k < r.n_shards; k++) {
+            char fn[64];
+            mint_pack_shard_name(k, r.n_shards, fn, sizeof fn);
+            a = slurp(out, fn, &l1);
+            b = slurp(out2, fn, &l2);
+            same &= a && b && l1 == l2 && !memcmp(a, b, l1);
+            free(a);
+            free(b);
+        }
+        CHECK(same);
     }
     /* a stale temporary directory of a dead process is removed */
     {
@@ -607,7 +618,7 @@ static void test_small_model(const char *tmp)
         fp = mint_path_join(out, fn);
         f = fopen(fp, "r+b");
         MINT_ASSERT(f);
-        struct mint_pack_check_opts co = {0, 0, index};
+        struct mint_pack_check_opts co = {0, 0, index, 1};
         struct mint_pack_report r2;
         fseek(f, -1, SEEK_END);
         int ch = fgetc(f);
@@ -704,7 +715,7 @@ static void test_moe_and_errors(const char *tmp)
         CHECK(c && strstr(c, "\"model.layers.0.mlp.gate\": false"));
         CHECK(c && strstr(c, "\"bits\": 2,\n        \"group_size\": 32,\n        \"mode\""));
         free(c);
-        struct mint_pack_check_opts co = {0, 0, index};
+        struct mint_pack_check_opts co = {0, 0, index, 1};
         struct mint_pack_report r;
         CHECK_MSG(mint_pack_check(out, &co, &r, &err) == 0, "%s", err.msg);
         json_decref(alloc);
