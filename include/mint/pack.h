@@ -51,7 +51,7 @@ enum {
 
 /* One output module (quantized weight) or float tensor. */
 struct mint_pack_item {
-    char *name;             /* MLX tensor name, e.g. "model.layers.0.mlp.switch_mlp.up_proj.weight" */
+    char *name;             /* MLX name, e.g. "model.layers.0.mlp.switch_mlp.up_proj.weight" */
     char *module;           /* name without ".weight" (the config key) */
     struct mint_qcfg cfg;
     enum mint_role role;
@@ -99,7 +99,7 @@ struct mint_pack_plan {
 int mint_pack_index_load(struct mint_pack_plan *p, const json_t *index, const char *what,
                          struct mint_err *err);
 /* Validate alloc.json against the loaded index strictly and fill plan->choice and dtype
- * (out_dtype, or 'dtype' when not MINT_DT_INVALID).  Then builds the plan (mint_pack_plan_build). */
+ * (out_dtype, or 'dtype' when not MINT_DT_INVALID), then build the plan (mint_pack_plan_build). */
 int mint_pack_alloc_load(struct mint_pack_plan *p, const json_t *alloc, enum mint_dtype dtype,
                          const char *what, struct mint_err *err);
 /* Build items and output tensors from src + choice (+ dtype): names, stacking, shapes,

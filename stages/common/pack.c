@@ -1174,8 +1174,9 @@ static int stream_item(const struct mint_pack_plan *p, const struct mint_st_mode
             if (bad >= 0) {
                 uint64_t k = r * (uint64_t)cols + (uint64_t)bad;
                 mint_hasher_release(&hs);
-                mint_err_set(err, "tensor '%s': non-finite value at element %" PRIu64 " (row %" PRIu64
-                                  ", column %" PRIu64 ")",
+                mint_err_set(err,
+                             "tensor '%s': non-finite value at element %" PRIu64 " (row %" PRIu64
+                             ", column %" PRIu64 ")",
                              s->name, k, k / (uint64_t)cols, k % (uint64_t)cols);
                 goto out;
             }
@@ -1566,7 +1567,9 @@ int mint_pack_write(struct mint_pack_plan *p, const struct mint_pack_opts *o,
     const char *base;
     uint64_t *begin = NULL;
     uint64_t limit = o->shard_size ? o->shard_size : MINT_PACK_SHARD_DEFAULT;
-    const int threads = o->threads < 1 ? 1 : o->threads > MINT_PACK_MAX_THREADS ? MINT_PACK_MAX_THREADS : o->threads;
+    const int threads = o->threads < 1                       ? 1
+                        : o->threads > MINT_PACK_MAX_THREADS ? MINT_PACK_MAX_THREADS
+                                                             : o->threads;
     struct mint_pack_report rep;
     struct stat sb;
     size_t n;
@@ -2373,7 +2376,8 @@ int mint_pack_dump(const char *dir, const char *name, const char *path, struct m
         }
         for (uint64_t r = 0; r < rows; r++) {
             if (t->quant) {
-                const size_t wpr = (size_t)(cols * t->cfg.bits / 32), gpr = (size_t)(cols / t->cfg.group);
+                const size_t wpr = (size_t)(cols * t->cfg.bits / 32);
+                const size_t gpr = (size_t)(cols / t->cfg.group);
                 const struct ptensor *s = &pk.t[t->scales], *b = &pk.t[t->biases];
                 const uint16_t *sc = (const uint16_t *)(pk.files[s->file].map.data + s->t->offset);
                 const uint16_t *bi = (const uint16_t *)(pk.files[b->file].map.data + b->t->offset);

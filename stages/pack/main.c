@@ -21,7 +21,8 @@
 #include "mint/pack.h"
 
 static const char usage[] =
-    "usage: mint-pack INDEX ALLOC -o OUT_DIR [--shard-size 5G] [--dtype auto|bf16|f16] [-j N] [-q]\n";
+    "usage: mint-pack INDEX ALLOC -o OUT_DIR [--shard-size 5G] [--dtype auto|bf16|f16] [-j N] "
+    "[-q]\n";
 
 static const char help[] =
     "\n"
@@ -72,7 +73,8 @@ static void summary(const char *out, const struct mint_pack_plan *p,
             "  written %" PRIu64 " bytes (%s: tensor data %" PRIu64 " + headers %" PRIu64
             "); alloc total_bytes %" PRIu64 "; budget %" PRIu64 " (%s, %.2f%% used)\n",
             r->file_bytes, a, r->data_bytes, r->file_bytes - r->data_bytes, p->alloc_total,
-            p->alloc_budget, b, p->alloc_budget ? 100.0 * (double)r->file_bytes / (double)p->alloc_budget : 0);
+            p->alloc_budget, b,
+            p->alloc_budget ? 100.0 * (double)r->file_bytes / (double)p->alloc_budget : 0);
     if (r->data_bytes != p->alloc_tensor_bytes)
         fprintf(stderr, "  note: alloc tensor bytes %" PRIu64 " vs written %" PRIu64 "\n",
                 p->alloc_tensor_bytes, r->data_bytes);
