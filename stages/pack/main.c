@@ -22,7 +22,7 @@
 
 static const char usage[] =
     "usage: mint-pack INDEX ALLOC -o OUT_DIR [--shard-size 5G] [--dtype auto|bf16|f16] [-j N] "
-    "[-q]\n";
+    "[--report FILE] [-q]\n";
 
 static const char help[] =
     "\n"
@@ -37,6 +37,8 @@ static const char help[] =
     "                      out_dtype, default), bf16 or f16\n"
     "  -j, --threads N     quantizer threads (default: online CPUs, at most 16); the output\n"
     "                      bytes do not depend on it\n"
+    "  --report FILE       also write FILE (JSON): the allocation (solver, objective, bound,\n"
+    "                      gap, every tensor's configuration) plus what was written\n"
     "  -q, --quiet         no summary\n"
     "  -h, --help          this text\n";
 
@@ -128,9 +130,55 @@ static void summary(const char *out, const struct mint_pack_plan *p,
     }
 }
 
+/* report.json: the allocation as solved plus what was actually written. */
+static int write_report(const char *path, const char *out, json_t *alloc,
+                        const struct mint_pack_plan *p, const struct mint_pack_report *r,
+                        struct mint_err *err)
+{
+    json_t *doc = json_deep_copy(alloc), *hist = json_array();
+    int rc;
+    for (size_t i = 0; i < p->n_items; i++) {
+        const struct mint_pack_item *it = &p->items[i];
+        uint64_t bytes = 0;
+        size_t k;
+        json_t *h = NULL;
+        for (int part = 0; part < 4; part++)
+            if (it->out[part] != SIZE_MAX)
+                bytes += p->out[it->out[part]].nbytes;
+        json_array_foreach(hist, k, h) {
+            if (json_integer_value(json_object_get(h, "bits")) == it->cfg.bits &&
+                json_integer_value(json_object_get(h, "group")) == it->cfg.group)
+                break;
+        }
+        if (k == json_array_size(hist)) {
+            h = json_pack("{s:i,s:i,s:I,s:I,s:I}", "bits", it->cfg.bits, "group", it->cfg.group,
+                          "modules", (json_int_t)0, "params", (json_int_t)0, "bytes",
+                          (json_int_t)0);
+            json_array_append_new(hist, h);
+        }
+        json_object_set_new(h, "modules",
+                            json_integer(json_integer_value(json_object_get(h, "modules")) + 1));
+        json_object_set_new(h, "params", json_integer(json_integer_value(json_object_get(
+                                                          h, "params")) + (json_int_t)it->params));
+        json_object_set_new(h, "bytes", json_integer(json_integer_value(json_object_get(
+                                                         h, "bytes")) + (json_int_t)bytes));
+    }
+    json_object_set_new(doc, "configs", hist);
+    json_object_set_new(
+        doc, "written",
+        json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:f}", "dir", out, "file_bytes",
+                  (json_int_t)r->file_bytes, "data_bytes", (json_int_t)r->data_bytes, "shards",
+                  (json_int_t)r->n_shards, "tensors", (json_int_t)r->n_tensors, "params",
+                  (json_int_t)r->params, "bpw",
+                  r->params ? 8.0 * (double)r->file_bytes / (double)r->params : 0.0));
+    rc = mint_json_write(path, doc, err);
+    json_decref(doc);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    const char *out = NULL, *index_path, *alloc_path, *hook;
+    const char *out = NULL, *index_path, *alloc_path, *hook, *report = NULL;
     enum mint_dtype dtype = MINT_DT_INVALID, alloc_dt;
     struct mint_pack_opts opts = {0};
     struct mint_pack_report rep;
@@ -143,6 +191,7 @@ int main(int argc, char **argv)
                                        {"dtype", required_argument, 0, 'd'},
                                        {"threads", required_argument, 0, 'j'},
                                        {"quiet", no_argument, 0, 'q'},
+                                       {"report", required_argument, 0, 'r'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
 
@@ -166,6 +215,7 @@ int main(int argc, char **argv)
             break;
         }
         case 'q': quiet = 1; break;
+        case 'r': report = optarg; break;
         case 's':
             if (mint_pack_parse_size(optarg, &opts.shard_size) < 0 || !opts.shard_size) {
                 fprintf(stderr, "mint-pack: --shard-size '%s': expected a positive size such as "
@@ -220,11 +270,13 @@ int main(int argc, char **argv)
         return mint_err_report("mint-pack", &err);
     }
     alloc_dt = mint_dtype_parse(json_string_value(json_object_get(alloc, "out_dtype")));
-    json_decref(alloc);
-    if (mint_pack_write(&plan, &opts, &rep, &err) < 0) {
+    if (mint_pack_write(&plan, &opts, &rep, &err) < 0 ||
+        (report && write_report(report, out, alloc, &plan, &rep, &err) < 0)) {
+        json_decref(alloc);
         mint_pack_plan_release(&plan);
         return mint_err_report("mint-pack", &err);
     }
+    json_decref(alloc);
     if (!quiet)
         summary(out, &plan, &rep, alloc_dt, mint_now() - t0);
     mint_pack_plan_release(&plan);
