@@ -100,7 +100,7 @@ define newline
 endef
 
 # ---- index: reruns when model files are touched; index.json changes only with content ----
-$(M)/index.stamp: $(MODEL_FILES) $(M)/params/rd.json | $(BIN)/mint-index $(BIN)/mint-job
+$(M)/index.stamp: $(MODEL_FILES) | $(BIN)/mint-index $(BIN)/mint-job
 	$(call stage,index,$(MODEL_DIR)) $(BIN)/mint-index $(MODEL_DIR) -o $(M)/index.json -q
 	@touch $@
 
