@@ -1,7 +1,7 @@
 # User knobs (suckless style).  Override on the command line: make CC=clang SAN=1.
 
 CC ?= cc
-OPT ?= -O2 ## optimisation flags
+OPT ?= -O2 -ftree-vectorize ## optimisation flags (no -ffast-math: results must be bit-exact)
 SAN ?= ## 1: build with AddressSanitizer + UBSan into build/san
 WERROR ?= ## 1: turn warnings into errors (set automatically when CI=true)
 V ?= ## 1: show the commands make runs

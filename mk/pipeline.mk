@@ -100,7 +100,7 @@ define newline
 endef
 
 # ---- index: reruns when model files are touched; index.json changes only with content ----
-$(M)/index.stamp: $(MODEL_FILES) $(M)/params/rd.json | $(BIN)/mint-index $(BIN)/mint-job
+$(M)/index.stamp: $(MODEL_FILES) | $(BIN)/mint-index $(BIN)/mint-job
 	$(call stage,index,$(MODEL_DIR)) $(BIN)/mint-index $(MODEL_DIR) -o $(M)/index.json -q
 	@touch $@
 
@@ -143,23 +143,26 @@ $(M)/alloc-$(1).json: $(M)/profile.json $(M)/params/solve.json $(BIN)/mint-solve
 	$$(call stage,solve,$(NAME) $(1),show) $(BIN)/mint-solve $(M)/profile.json --budget $(1) \
 	  -o $$@ $$(SOLVE_FLAGS)
 
-$(OUT)/$(NAME)-$(1)/model.safetensors.index.json: $(M)/alloc-$(1).json $(M)/index.json \
-                                                   $(M)/params/pack.json $(BIN)/mint-pack
+# report.json is written last (after the model directory is renamed into place): it is the
+# target, so a crash anywhere in pack reruns pack.  touch: its content may be unchanged.
+$(OUT)/$(NAME)-$(1)/report.json: $(M)/alloc-$(1).json $(M)/index.json $(M)/params/pack.json \
+                                  $(BIN)/mint-pack
 	@mkdir -p $(OUT)
 	$$(call stage,pack,$(NAME)-$(1),show) $(BIN)/mint-pack $(M)/index.json $(M)/alloc-$(1).json \
-	  -o $(OUT)/$(NAME)-$(1) --shard-size $(SHARD_SIZE) --dtype $(DTYPE) --report $(OUT)/$(NAME)-$(1)/report.json
+	  -o $(OUT)/$(NAME)-$(1) --shard-size $(SHARD_SIZE) --dtype $(DTYPE) --report $$@
+	@touch $$@
 endef
 $(foreach b,$(sort $(BUDGET) $(BUDGETS)),$(eval $(call budget_rules,$(b))))
 
 # no recipe on purpose: `make -q` then exits 0 after a full build
-run: $(OUT)/$(NAME)-$(BUDGET)/model.safetensors.index.json ## run the main job: MODEL at BUDGET -> OUT/<name>-<budget>/
+run: $(OUT)/$(NAME)-$(BUDGET)/report.json ## run the main job: MODEL at BUDGET -> OUT/<name>-<budget>/
 .PHONY: run
 
 profile: $(M)/profile.json ## measure only: index, features, RD curves and the merged profile
 .PHONY: profile
 
 SWEEP_CSV := $(OUT)/$(NAME)-sweep.csv
-$(SWEEP_CSV): $(foreach b,$(BUDGETS),$(OUT)/$(NAME)-$(b)/model.safetensors.index.json) \
+$(SWEEP_CSV): $(foreach b,$(BUDGETS),$(OUT)/$(NAME)-$(b)/report.json) \
               $(BIN)/mint-sweep
 	$(call stage,sweep,$(NAME),show) $(BIN)/mint-sweep -o $@ \
 	  $(foreach b,$(BUDGETS),$(b)=$(M)/alloc-$(b).json:$(OUT)/$(NAME)-$(b))

@@ -48,6 +48,17 @@ int mint_err_prefix(struct mint_err *err, const char *fmt, ...)
 
 int mint_err_report(const char *stage, const struct mint_err *err)
 {
-    fprintf(stderr, "%s: %s\n", stage, err->msg[0] ? err->msg : "unknown error");
+    /* one line whatever the message holds: names from input files may contain control
+     * characters, printed as \xNN */
+    const char *m = err->msg[0] ? err->msg : "unknown error";
+    fprintf(stderr, "%s: ", stage);
+    for (; *m; m++) {
+        unsigned char c = (unsigned char)*m;
+        if (c < 0x20 || c == 0x7f)
+            fprintf(stderr, "\\x%02x", c);
+        else
+            fputc(c, stderr);
+    }
+    fputc('\n', stderr);
     return err->code ? err->code : MINT_EXIT_INPUT;
 }

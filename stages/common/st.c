@@ -135,7 +135,8 @@ int mint_st_file_open(struct mint_st_file *f, const char *path, struct mint_err 
     data_size = f->map.size - f->data_start;
     {
         json_error_t je;
-        hdr = json_loadb((const char *)f->map.data + 8, n, JSON_REJECT_DUPLICATES, &je);
+        hdr = json_loadb((const char *)f->map.data + 8, n,
+                         JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
         if (!hdr) {
             mint_err_set(err, "%s: header is not valid JSON: %s", path, je.text);
             goto fail;
@@ -287,9 +288,10 @@ static int load_index(struct mint_st_model *m, const char *ipath, json_t **wmap_
     json_object_foreach(wm, key, v) {
         const char *fn = json_string_value(v);
         if (!fn || !*fn || strstr(fn, "..") || fn[0] == '/') {
+            mint_err_set(err, "%s: weight_map: '%s': bad file name", ipath, key);
             free(names);
-            json_decref(idx);
-            return mint_err_set(err, "%s: weight_map: '%s': bad file name", ipath, key);
+            json_decref(idx); /* owns key */
+            return -1;
         }
         names[n++] = (char *)fn;
     }
@@ -388,7 +390,13 @@ int mint_st_model_open(struct mint_st_model *m, const char *dir, struct mint_err
     m->files = calloc(n_names ? n_names : 1, sizeof *m->files);
     for (size_t i = 0; i < n_names; i++) {
         char *fp = mint_path_join(dir, names[i]);
-        int rc = mint_st_file_open(&m->files[i], fp, err);
+        int rc;
+        if (wmap && !is_file(fp)) {
+            mint_err_set(err, "%s: named by model.safetensors.index.json but not a file", fp);
+            free(fp);
+            goto fail;
+        }
+        rc = mint_st_file_open(&m->files[i], fp, err);
         free(fp);
         if (rc < 0)
             goto fail;
@@ -411,31 +419,6 @@ int mint_st_model_open(struct mint_st_model *m, const char *dir, struct mint_err
                                      m->files[i].path, t->name);
                         goto fail;
                     }
-            }
-            if (wmap) {
-                const char *fn = json_string_value(json_object_get(wmap, t->name));
-                if (!fn || strcmp(fn, names[i])) {
-                    mint_err_set(err, "%s: tensor '%s' is not listed for this file in "
-                                      "model.safetensors.index.json",
-                                 m->files[i].path, t->name);
-                    goto fail;
-                }
-            }
-        }
-    }
-    if (wmap) {
-        const char *key;
-        json_t *v;
-        json_object_foreach(wmap, key, v) {
-            const char *fn = json_string_value(v);
-            size_t i;
-            for (i = 0; i < n_names; i++)
-                if (!strcmp(names[i], fn))
-                    break;
-            if (i == n_names || !mint_st_file_find(&m->files[i], key)) {
-                mint_err_set(err, "%s: tensor '%s' named by the index is not in this file",
-                             m->files[i < n_names ? i : 0].path, key);
-                goto fail;
             }
         }
     }
@@ -465,6 +448,8 @@ int mint_st_model_open(struct mint_st_model *m, const char *dir, struct mint_err
                 }
     }
     qsort(m->tensors, total, sizeof *m->tensors, cmp_name);
+    /* names unique across shards first (a duplicate is the clearer diagnosis), then every
+     * stored tensor listed by the index for the file that holds it */
     for (size_t i = 1; i < total; i++)
         if (!strcmp(m->tensors[i - 1]->name, m->tensors[i]->name)) {
             mint_err_set(err, "%s: tensor '%s' appears twice (also in %s)",
@@ -472,6 +457,34 @@ int mint_st_model_open(struct mint_st_model *m, const char *dir, struct mint_err
                          m->files[m->tensors[i - 1]->file].name);
             goto fail;
         }
+    for (size_t i = 0; wmap && i < total; i++) {
+        const struct mint_st_tensor *t = m->tensors[i];
+        const char *fn = json_string_value(json_object_get(wmap, t->stored_name));
+        if (!fn || strcmp(fn, m->files[t->file].name)) {
+            mint_err_set(err, "%s: tensor '%s' is not listed for this file in "
+                              "model.safetensors.index.json",
+                         m->files[t->file].path, t->stored_name);
+            goto fail;
+        }
+    }
+    /* every stored tensor is listed (keys unique), so equal counts mean the index names
+     * nothing else; search (quadratic) only to name the culprit */
+    if (wmap && json_object_size(wmap) != total) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(wmap, key, v) {
+            const char *fn = json_string_value(v);
+            size_t i;
+            for (i = 0; i < n_names; i++)
+                if (!strcmp(names[i], fn))
+                    break;
+            if (i == n_names || !mint_st_file_find(&m->files[i], key)) {
+                mint_err_set(err, "%s: tensor '%s' named by the index is not in this file",
+                             m->files[i < n_names ? i : 0].path, key);
+                goto fail;
+            }
+        }
+    }
     for (size_t i = 0; i < n_names; i++)
         free(names[i]);
     free(names);

@@ -131,8 +131,8 @@ static void summary(const struct mint_st_model *m, const struct entry *e, size_t
                     mint_role_name((enum mint_role)r), nt_role[r], pr_role[r], hb);
         }
     if (secs > 0)
-        fprintf(stderr, "  hashed %.2f GB in %.2f s (%.2f GB/s)\n", bytes / 1e9, secs,
-                bytes / 1e9 / secs);
+        fprintf(stderr, "  hashed %.2f GB in %.2f s (%.2f GB/s), peak RSS %.1f MiB\n",
+                bytes / 1e9, secs, bytes / 1e9 / secs, mint_peak_rss() / 1048576.0);
 }
 
 int main(int argc, char **argv)

@@ -16,7 +16,7 @@ mk() { make -s -C "$ROOT" MODEL="$MODEL" WORK="$WORKD" OUT="$OUTD" "$@" >"$tmp/m
        { cat "$tmp/make.out" >&2; fail "make $*"; }; }
 
 # mark: remember the log length; since STAGE: how many lines of STAGE were logged since mark
-mark() { : >>"$LOG"; MARK=$(wc -l <"$LOG"); }
+mark() { mkdir -p "${LOG%/*}"; : >>"$LOG"; MARK=$(wc -l <"$LOG"); }
 since() { tail -n +$((MARK + 1)) "$LOG" | awk -v s="$1" '$1 == s' | wc -l; }
 since_all() { tail -n +$((MARK + 1)) "$LOG" | wc -l; }
 # expect STAGE COUNT
