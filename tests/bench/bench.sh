@@ -152,10 +152,10 @@ sum_params() { # TABLE LIST -> sum of params of the names in LIST
     awk -F'\t' 'NR == FNR { p[$1] = $2; next } { s += p[$1]; n++ } END { printf "%d %d\n", n, s }' "$1" "$2"
 }
 floor_of() { # MODEL LIST -> seconds of a read-only pass, best of 3 below 4 GB (sets FLOOR_S)
-    local i s b
+    local s b
     FLOOR_S=''
     [ -x "$BB/bench-floor" ] || return 1
-    for i in 1 2 3; do
+    for _ in 1 2 3; do
         read -r s b < <("$BB/bench-floor" "$1" "@$2" 2>/dev/null | tr ' ' '\n' |
                         awk -F= '$1 == "floor_seconds" { s = $2 } $1 == "floor_bytes" { b = $2 } END { print s, b }')
         [ -n "$s" ] || return 1
@@ -192,7 +192,9 @@ synth_model() {
     shift
     want=$("$BIN/mint-synth" "$@" --list 2>&1 >/dev/null | sed 's/^mint-synth: //')
     have_cfg=$(cat "$dir/.synth" 2>/dev/null)
-    if [ -f "$dir/config.json" ] && [ "$have_cfg" = "$* | $want" ]; then
+    # reuse only the 16 GB model (bench-8b) or with BENCH_REUSE=1: generation is timed too
+    if [ "$MODE" = 8b ] || [ "${BENCH_REUSE:-0}" = 1 ] && [ -f "$dir/config.json" ] &&
+       [ "$have_cfg" = "$* | $want" ]; then
         SYNTH_REUSED=1
         return 0
     fi
@@ -202,11 +204,12 @@ synth_model() {
     printf '%s\n' "$* | $want" >"$dir/.synth"
 }
 model_label() { echo "$*" | sed 's/--arch //; s/--//g; s/  */ /g'; }
+model_dir() { echo "$BENCH/models/$(model_label "$@" | sed 's/ \([a-z]*\) /-\1/g; s/ /-/g' | tr -c 'A-Za-z0-9.\n-' '_')"; }
 
 # ---------------------------------------------------------------- 1. stage table
 stage_table() {
     local args=$1 mdir label idx table list n p cfg
-    mdir=$BENCH/models/$(echo "$args" | tr -c 'A-Za-z0-9.\n-' '_' | sed 's/__*/_/g; s/^_//; s/_$//')
+    mdir=$(model_dir "$args")
     label=$(model_label "$args")
     if [ "$MODE" = 8b ]; then
         local avail
@@ -312,12 +315,16 @@ stage_table() {
 }
 
 # ---------------------------------------------------------------- 2. micro-benchmarks
-micro_kv() { # TOOL FILE: key=value tokens of FILE -> CSV rows (section micro)
+micro_kv() { # TOOL FILE: key=value tokens of FILE -> CSV rows (section micro); quoted values kept
     awk -v tool="$1" '
-        { ctx = ""; for (i = 1; i <= NF; i++) if ($i ~ /^[A-Za-z_][A-Za-z0-9_.]*=/) {
-              k = $i; sub(/=.*/, "", k); v = $i; sub(/^[^=]*=/, "", v); gsub(/"/, "", v)
-              if (ctx == "") ctx = $i
+        { line = $0; ctx = ""
+          while (match(line, /(^|[ \t])[A-Za-z_][A-Za-z0-9_.]*=("[^"]*"|[^ \t]*)/)) {
+              tok = substr(line, RSTART, RLENGTH); line = substr(line, RSTART + RLENGTH)
+              sub(/^[ \t]+/, "", tok)
+              k = tok; sub(/=.*/, "", k); v = tok; sub(/^[^=]*=/, "", v); gsub(/"/, "", v); gsub(/,/, ";", v)
+              if (ctx == "") ctx = k "=" v
               printf "micro,%s:%s,,,,,,,,,,,,,%s,line %d %s\n", tool, k, v, NR, ctx } }' "$2" >>"$CSV"
+    grep -q "^micro,$1:" "$CSV" || note "$1: no key=value lines (its output: $2)"
 }
 micro() {
     local t out
@@ -356,7 +363,7 @@ pipe() {
 # ---------------------------------------------------------------- 3. no-op make, 20k tensors
 noop() {
     local mdir label w o log nsteps rate
-    mdir=$BENCH/models/noop-qwen3-30b-a3b-s0.01
+    mdir=$(model_dir "$NOOP_SYNTH_ARGS")
     label=$(model_label "$NOOP_SYNTH_ARGS")
     if ! pipeline_stages; then
         skiprow noop-make "$label" "pipeline stages missing ($(for s in rd feature merge solve pack job; do have $s || printf 'mint-%s ' $s; done)): skipped"
@@ -415,7 +422,7 @@ noop() {
 # ---------------------------------------------------------------- 4. -j2 / -j1
 jspeed() {
     local mdir label t1 t2 r1 r2
-    mdir=$BENCH/models/j-$(echo "$J_SYNTH_ARGS" | tr -c 'A-Za-z0-9.\n-' '_' | sed 's/__*/_/g; s/^_//; s/_$//')
+    mdir=$(model_dir "$J_SYNTH_ARGS")
     label=$(model_label "$J_SYNTH_ARGS")
     if ! pipeline_stages; then
         skiprow "make -j2/-j1" "$label" "pipeline stages missing: skipped"
@@ -495,8 +502,18 @@ fi
     fi
     if grep -q '^micro,' "$CSV"; then
         echo
-        echo "micro-benchmarks (key=value lines in $BENCH/results.csv, section micro):"
-        awk -F, '$1 == "micro" { split($2, a, ":"); n[a[1]]++ } END { for (t in n) printf "  %s: %d values\n", t, n[t] }' "$CSV" | sort
+        echo "micro-benchmarks (timings only; every key=value is in results.csv, section micro):"
+        awk -F, '
+            function flush() { if (rec != "") printf "  %-14s %-18s%s\n", tool, ctx, rec; rec = ""; ctx = ""; pin = 0; delete seen }
+            $1 == "micro" && $2 !~ /^bench-solve:/ {
+                split($2, a, ":"); k = a[2]
+                if (a[1] != tool) { flush(); tool = a[1] }
+                if (k in seen) flush()
+                seen[k] = 1
+                if (k ~ /(ns_per_param|_ms|_s|seconds|gbps|gflops|speedup)$/) rec = rec " " k "=" $15
+                else if (k ~ /^(shape|bpw|size|groups|model|rows|tensor|mib|params)$/ && !pin) { ctx = k "=" $15; pin = 1 }
+                else if (ctx == "" && length($15) <= 16 && k !~ /^(bench|cpu|dtype|openblas)$/) ctx = k "=" $15 }
+            END { flush() }' "$CSV"
     fi
     if [ -s "$NOTES" ]; then
         echo
