@@ -199,7 +199,8 @@ synth_model() {
         return 0
     fi
     SYNTH_REUSED=0
-    timed "$BIN/mint-synth" "$@" -o "$dir" --force -q || return 1
+    # per-core generation speed in the default bench; bench-8b uses every job to save time
+    timed "$BIN/mint-synth" "$@" -o "$dir" --force -q --jobs "$([ "$MODE" = 8b ] && echo "$JOBS" || echo 1)" || return 1
     SW=$TW SC=$TC SR=$TR
     printf '%s\n' "$* | $want" >"$dir/.synth"
 }
@@ -243,7 +244,7 @@ stage_table() {
     read -r n p < <(sum_params "$table" "$RUN/all.list")
     MODEL_LABEL=$label
     if [ "$SYNTH_REUSED" = 0 ]; then
-        row synth "$label" "$n" "$p" "" 1 "$SW" "$SC" "$SR" "" "generation + write (fsync)"
+        row synth "$label" "$n" "$p" "" 1 "$SW" "$SC" "$SR" "" "generation + write (fsync), --jobs $([ "$MODE" = 8b ] && echo "$JOBS" || echo 1)"
     fi
     floor_of "$mdir" "$RUN/all.list"
     row index "$label" "$n" "$p" "" 1 "$iw" "$ic" "$ir" "$FLOOR_S" "validate + XXH3-128 of every tensor"
