@@ -830,8 +830,10 @@ static int encode_segment(struct enc *E, const char *s, size_t n, int first,
     if (t->pre == PRE_METASPACE) {
         struct sbuf *dst = cur == &E->a ? &E->b : &E->a;
         dst->n = 0;
+        /* as the library does: spaces are replaced first, then the marker is prepended
+         * unless the result already starts with one (so " x" gets one marker, not two) */
         int prep = t->ms_scheme == MS_ALWAYS || (t->ms_scheme == MS_FIRST && first);
-        if (prep && !(n >= t->ms_len && !memcmp(s, t->ms_repl, t->ms_len)) && n)
+        if (prep && s[0] != ' ' && !(n >= t->ms_len && !memcmp(s, t->ms_repl, t->ms_len)))
             if (sbuf_add(dst, t->ms_repl, t->ms_len) < 0)
                 goto oom;
         for (size_t j = 0; j < n; j++)
