@@ -415,14 +415,14 @@ struct sym {
     int32_t prev, next;
 };
 
-struct cand {
-    uint32_t rank, pos;
-};
+/* heap entries: rank << 32 | position, so one integer comparison orders by rank, then
+ * leftmost position (the library's tie-break) */
+typedef uint64_t cand_t;
 
 struct bpe_ws {
     struct sym *sym;
     size_t n, cap;
-    struct cand *heap;
+    cand_t *heap;
     size_t hn, hcap;
     struct sbuf tmp;
     int pending_unk;
@@ -442,26 +442,22 @@ static int sym_push(struct bpe_ws *w, int32_t id)
     return 0;
 }
 
-static inline int cand_less(struct cand a, struct cand b)
-{
-    return a.rank < b.rank || (a.rank == b.rank && a.pos < b.pos);
-}
-
+/* 4-ary min-heap (shallower than binary: fewer cache misses on million-entry heaps) */
 static int heap_push(struct bpe_ws *w, uint32_t rank, uint32_t pos)
 {
     if (w->hn == w->hcap) {
         size_t nc = w->hcap ? w->hcap * 2 : 1024;
-        struct cand *nh = realloc(w->heap, nc * sizeof *nh);
+        cand_t *nh = realloc(w->heap, nc * sizeof *nh);
         if (!nh)
             return -1;
         w->heap = nh;
         w->hcap = nc;
     }
-    struct cand c = {rank, pos};
+    cand_t c = (cand_t)rank << 32 | pos;
     size_t i = w->hn++;
     while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!cand_less(c, w->heap[p]))
+        size_t p = (i - 1) / 4;
+        if (c >= w->heap[p])
             break;
         w->heap[i] = w->heap[p];
         i = p;
@@ -470,23 +466,29 @@ static int heap_push(struct bpe_ws *w, uint32_t rank, uint32_t pos)
     return 0;
 }
 
-static struct cand heap_pop(struct bpe_ws *w)
+/* move the entry x down from slot i (heap of n entries) */
+static void heap_sift(cand_t *h, size_t n, size_t i, cand_t x)
 {
-    struct cand top = w->heap[0], last = w->heap[--w->hn];
-    size_t i = 0, n = w->hn;
     for (;;) {
-        size_t c = 2 * i + 1;
+        size_t c = 4 * i + 1, e = c + 4 < n ? c + 4 : n, b = c;
         if (c >= n)
             break;
-        if (c + 1 < n && cand_less(w->heap[c + 1], w->heap[c]))
-            c++;
-        if (!cand_less(w->heap[c], last))
+        for (size_t k = c + 1; k < e; k++)
+            if (h[k] < h[b])
+                b = k;
+        if (h[b] >= x)
             break;
-        w->heap[i] = w->heap[c];
-        i = c;
+        h[i] = h[b];
+        i = b;
     }
-    if (n)
-        w->heap[i] = last;
+    h[i] = x;
+}
+
+static cand_t heap_pop(struct bpe_ws *w)
+{
+    cand_t top = w->heap[0], last = w->heap[--w->hn];
+    if (w->hn)
+        heap_sift(w->heap, w->hn, 0, last);
     return top;
 }
 
@@ -557,31 +559,41 @@ static int bpe_run(const struct mint_tok *t, struct bpe_ws *w, struct ivec *out,
     if (n >= 0x7fffffffu)
         return mint_err_set(err, "text segment too long (%zu symbols)", n);
     w->hn = 0;
+    if (w->hcap < n) {
+        cand_t *nh = realloc(w->heap, n * sizeof *nh);
+        if (!nh)
+            goto oom;
+        w->heap = nh;
+        w->hcap = n;
+    }
     for (size_t i = 0; i < n; i++) {
         S[i].prev = (int32_t)i - 1;
         S[i].next = i + 1 < n ? (int32_t)i + 1 : -1;
         if (i + 1 < n && merge_get(t, S[i].id, S[i + 1].id, &rank, &nw))
-            if (heap_push(w, rank, (uint32_t)i) < 0)
-                goto oom;
+            w->heap[w->hn++] = (cand_t)rank << 32 | (uint32_t)i;
     }
+    for (size_t i = w->hn / 4 + 1; i-- > 0;) /* heapify bottom-up, O(n) */
+        if (i < w->hn)
+            heap_sift(w->heap, w->hn, i, w->heap[i]);
     while (w->hn) {
-        struct cand c = heap_pop(w);
-        struct sym *a = &S[c.pos];
+        cand_t c = heap_pop(w);
+        uint32_t cpos = (uint32_t)c, crank = (uint32_t)(c >> 32);
+        struct sym *a = &S[cpos];
         if (a->id < 0 || a->next < 0)
             continue;
         struct sym *b = &S[a->next];
-        if (!merge_get(t, a->id, b->id, &rank, &nw) || rank != c.rank)
+        if (!merge_get(t, a->id, b->id, &rank, &nw) || rank != crank)
             continue;
         a->id = nw;
         a->next = b->next;
         if (b->next >= 0)
-            S[b->next].prev = (int32_t)c.pos;
+            S[b->next].prev = (int32_t)cpos;
         b->id = -1;
         if (a->prev >= 0 && merge_get(t, S[a->prev].id, a->id, &rank, &nw))
             if (heap_push(w, rank, (uint32_t)a->prev) < 0)
                 goto oom;
         if (a->next >= 0 && merge_get(t, a->id, S[a->next].id, &rank, &nw))
-            if (heap_push(w, rank, c.pos) < 0)
+            if (heap_push(w, rank, cpos) < 0)
                 goto oom;
     }
     for (int32_t i = n ? 0 : -1; i >= 0; i = S[i].next)
@@ -915,167 +927,181 @@ int mint_tok_encode(const struct mint_tok *t, const char *text, size_t len, int3
 
 /* ---------------------------------------------------------------- decode */
 
+/* A list of byte strings in one buffer (no allocation per token). */
 struct slist {
-    struct sbuf *s;
-    size_t n;
+    struct sbuf b;
+    size_t *off, *len;
+    size_t n, cap;
 };
 
 static void slist_free(struct slist *l)
 {
-    for (size_t i = 0; i < l->n; i++)
-        free(l->s[i].p);
-    free(l->s);
-    l->s = NULL;
-    l->n = 0;
+    free(l->b.p);
+    free(l->off);
+    free(l->len);
+    memset(l, 0, sizeof *l);
 }
 
-static int byte_token(const struct sbuf *s, unsigned *byte)
+/* start a new (empty) token */
+static int slist_new(struct slist *l)
 {
-    static const char hex[] = "0123456789ABCDEF0123456789abcdef";
-    if (s->n != 6 || memcmp(s->p, "<0x", 3) || s->p[5] != '>')
-        return 0;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 256;
+        size_t *no = realloc(l->off, nc * sizeof *no);
+        if (!no)
+            return -1;
+        l->off = no;
+        size_t *nl = realloc(l->len, nc * sizeof *nl);
+        if (!nl)
+            return -1;
+        l->len = nl;
+        l->cap = nc;
+    }
+    l->off[l->n] = l->b.n;
+    l->len[l->n++] = 0;
+    return 0;
+}
+
+/* append to the last token */
+static int slist_add(struct slist *l, const void *s, size_t n)
+{
+    if (sbuf_add(&l->b, s, n) < 0)
+        return -1;
+    l->len[l->n - 1] += n;
+    return 0;
+}
+
+static int byte_token(const char *s, size_t n, unsigned *byte)
+{
     unsigned v = 0;
+    if (n != 6 || memcmp(s, "<0x", 3) || s[5] != '>')
+        return 0;
     for (int k = 3; k < 5; k++) {
-        const char *h = memchr(hex, s->p[k], 32);
-        if (!h || !s->p[k])
+        char c = s[k];
+        int d = c >= '0' && c <= '9' ? c - '0'
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                       : -1;
+        if (d < 0)
             return 0;
-        v = v * 16 + (unsigned)((h - hex) & 15);
+        v = v * 16 + (unsigned)d;
     }
     *byte = v;
     return 1;
 }
 
-static int dec_apply(const struct mint_tok *t, const struct dec *d, struct slist *l)
+/* Apply one decoder: l -> o (o empty on entry). */
+static int dec_apply(const struct mint_tok *t, const struct dec *d, const struct slist *l,
+                     struct slist *o)
 {
-    struct slist o = {0};
     switch (d->kind) {
     case DEC_REPLACE:
-    case DEC_METASPACE:
+    case DEC_METASPACE: {
+        const char *a = d->kind == DEC_REPLACE ? d->a : t->ms_repl;
+        size_t al = d->kind == DEC_REPLACE ? d->alen : t->ms_len;
+        const char *b = d->kind == DEC_REPLACE ? d->b : " ";
+        size_t bl = d->kind == DEC_REPLACE ? d->blen : 1;
         for (size_t i = 0; i < l->n; i++) {
-            struct sbuf nb = {0};
-            const char *a = d->kind == DEC_REPLACE ? d->a : t->ms_repl;
-            size_t al = d->kind == DEC_REPLACE ? d->alen : t->ms_len;
-            const char *b = d->kind == DEC_REPLACE ? d->b : " ";
-            size_t bl = d->kind == DEC_REPLACE ? d->blen : 1;
-            const char *s = l->s[i].p;
-            size_t n = l->s[i].n, i0 = 0;
-            if (sbuf_add(&nb, "", 0) < 0)
+            const char *s = l->b.p + l->off[i];
+            size_t n = l->len[i], i0 = 0;
+            if (slist_new(o) < 0)
                 return -1;
             for (size_t j = 0; al && j + al <= n;) {
                 if (!memcmp(s + j, a, al)) {
-                    if (sbuf_add(&nb, s + i0, j - i0) < 0 || sbuf_add(&nb, b, bl) < 0)
-                        return free(nb.p), -1;
+                    if (slist_add(o, s + i0, j - i0) < 0 || slist_add(o, b, bl) < 0)
+                        return -1;
                     j += al;
                     i0 = j;
                 } else {
                     j++;
                 }
             }
-            if (sbuf_add(&nb, s + i0, n - i0) < 0)
-                return free(nb.p), -1;
-            if (d->kind == DEC_METASPACE && i == 0 && d->prepend && nb.n && nb.p[0] == ' ') {
-                memmove(nb.p, nb.p + 1, nb.n);
-                nb.n--;
+            if (slist_add(o, s + i0, n - i0) < 0)
+                return -1;
+            if (d->kind == DEC_METASPACE && i == 0 && d->prepend && o->len[0] &&
+                o->b.p[o->off[0]] == ' ') {
+                o->off[0]++;
+                o->len[0]--;
             }
-            free(l->s[i].p);
-            l->s[i] = nb;
         }
         return 0;
+    }
     case DEC_STRIP:
         for (size_t i = 0; i < l->n; i++) {
-            struct sbuf *s = &l->s[i];
-            size_t a = 0, b = s->n;
-            for (int k = 0; k < d->start && a < b && (size_t)(b - a) >= d->alen &&
-                            !memcmp(s->p + a, d->a, d->alen);
+            const char *s = l->b.p + l->off[i];
+            size_t a = 0, b = l->len[i];
+            for (int k = 0; k < d->start && b - a >= d->alen && !memcmp(s + a, d->a, d->alen);
                  k++)
                 a += d->alen;
-            for (int k = 0; k < d->stop && b - a >= d->alen && d->alen &&
-                            !memcmp(s->p + b - d->alen, d->a, d->alen);
+            for (int k = 0; k < d->stop && b - a >= d->alen &&
+                            !memcmp(s + b - d->alen, d->a, d->alen);
                  k++)
                 b -= d->alen;
-            memmove(s->p, s->p + a, b - a);
-            s->n = b - a;
-            s->p[s->n] = 0;
+            if (slist_new(o) < 0 || slist_add(o, s + a, b - a) < 0)
+                return -1;
         }
         return 0;
     case DEC_BYTEFALLBACK: {
-        struct sbuf run = {0};
-        size_t run_tokens = 0;
-        o.s = calloc(l->n ? l->n : 1, sizeof *o.s);
-        if (!o.s)
-            return -1;
-        for (size_t i = 0; i <= l->n; i++) {
+        size_t i = 0;
+        while (i < l->n) {
             unsigned byte;
-            if (i < l->n && byte_token(&l->s[i], &byte)) {
-                unsigned char c = (unsigned char)byte;
-                if (sbuf_add(&run, &c, 1) < 0)
-                    goto bf_fail;
-                run_tokens++;
+            size_t j = i;
+            while (j < l->n && byte_token(l->b.p + l->off[j], l->len[j], &byte))
+                j++;
+            if (j == i) {
+                if (slist_new(o) < 0 || slist_add(o, l->b.p + l->off[i], l->len[i]) < 0)
+                    return -1;
+                i++;
                 continue;
             }
-            if (run_tokens) {
-                if (utf8_valid((const unsigned char *)run.p, run.n)) {
-                    o.s[o.n++] = run;
-                    run = (struct sbuf){0};
-                } else {
-                    for (size_t k = 0; k < run_tokens; k++) {
-                        struct sbuf r = {0};
-                        if (sbuf_add(&r, "\xEF\xBF\xBD", 3) < 0)
-                            goto bf_fail;
-                        o.s[o.n++] = r;
-                    }
-                    run.n = 0;
-                }
-                run_tokens = 0;
+            /* a run of byte tokens: one string if valid UTF-8, else one U+FFFD each */
+            size_t start = o->b.n;
+            if (slist_new(o) < 0)
+                return -1;
+            for (size_t k = i; k < j; k++) {
+                unsigned char c;
+                byte_token(l->b.p + l->off[k], l->len[k], &byte);
+                c = (unsigned char)byte;
+                if (slist_add(o, &c, 1) < 0)
+                    return -1;
             }
-            if (i < l->n) {
-                o.s[o.n++] = l->s[i];
-                l->s[i] = (struct sbuf){0};
+            if (!utf8_valid((const unsigned char *)o->b.p + start, o->b.n - start)) {
+                o->b.n = start;
+                o->n--;
+                for (size_t k = i; k < j; k++)
+                    if (slist_new(o) < 0 || slist_add(o, "\xEF\xBF\xBD", 3) < 0)
+                        return -1;
             }
+            i = j;
         }
-        free(run.p);
-        slist_free(l);
-        *l = o;
         return 0;
-    bf_fail:
-        free(run.p);
-        slist_free(&o);
-        return -1;
     }
     case DEC_FUSE:
-    case DEC_BYTELEVEL: {
-        struct sbuf all = {0};
-        if (sbuf_add(&all, "", 0) < 0)
+    case DEC_BYTELEVEL:
+        if (slist_new(o) < 0)
             return -1;
         for (size_t i = 0; i < l->n; i++) {
+            const char *s = l->b.p + l->off[i];
+            size_t n = l->len[i];
             if (d->kind == DEC_FUSE) {
-                if (sbuf_add(&all, l->s[i].p, l->s[i].n) < 0)
-                    return free(all.p), -1;
+                if (slist_add(o, s, n) < 0)
+                    return -1;
                 continue;
             }
-            const char *s = l->s[i].p;
-            size_t n = l->s[i].n;
             for (size_t j = 0; j < n;) {
                 uint32_t cp;
                 size_t cl = utf8_char((const unsigned char *)s + j, n - j, &cp);
                 if (cp < 512 && t->bl_byte[cp] >= 0) {
                     unsigned char c = (unsigned char)t->bl_byte[cp];
-                    if (sbuf_add(&all, &c, 1) < 0)
-                        return free(all.p), -1;
-                } else if (sbuf_add(&all, s + j, cl) < 0) {
-                    return free(all.p), -1;
+                    if (slist_add(o, &c, 1) < 0)
+                        return -1;
+                } else if (slist_add(o, s + j, cl) < 0) {
+                    return -1;
                 }
                 j += cl;
             }
         }
-        slist_free(l);
-        l->s = malloc(sizeof *l->s);
-        if (!l->s)
-            return free(all.p), -1;
-        l->s[0] = all;
-        l->n = 1;
         return 0;
-    }
     }
     return 0;
 }
@@ -1083,35 +1109,38 @@ static int dec_apply(const struct mint_tok *t, const struct dec *d, struct slist
 char *mint_tok_decode(const struct mint_tok *t, const int32_t *ids, size_t n, size_t *len,
                       struct mint_err *err)
 {
-    struct slist l = {0};
+    struct slist a = {0}, b = {0};
     struct sbuf out = {0};
-    l.s = calloc(n ? n : 1, sizeof *l.s);
-    if (!l.s)
-        goto oom;
     for (size_t i = 0; i < n; i++) {
         if (ids[i] < 0 || ids[i] >= t->n_ids || !t->piece[ids[i]]) {
-            slist_free(&l);
+            slist_free(&a);
             mint_err_set(err, "token id %d out of range", (int)ids[i]);
             return NULL;
         }
-        l.n = i + 1;
-        if (sbuf_add(&l.s[i], t->piece[ids[i]], t->plen[ids[i]]) < 0)
+        if (slist_new(&a) < 0 || slist_add(&a, t->piece[ids[i]], t->plen[ids[i]]) < 0)
             goto oom;
     }
-    for (size_t k = 0; k < t->n_dec; k++)
-        if (dec_apply(t, &t->dec[k], &l) < 0)
+    for (size_t k = 0; k < t->n_dec; k++) {
+        struct slist tmp;
+        if (dec_apply(t, &t->dec[k], &a, &b) < 0)
             goto oom;
+        tmp = a;
+        a = b;
+        b = tmp;
+        slist_free(&b);
+    }
     if (sbuf_add(&out, "", 0) < 0)
         goto oom;
-    for (size_t i = 0; i < l.n; i++)
-        if (sbuf_add(&out, l.s[i].p, l.s[i].n) < 0)
+    for (size_t i = 0; i < a.n; i++)
+        if (sbuf_add(&out, a.b.p + a.off[i], a.len[i]) < 0)
             goto oom;
-    slist_free(&l);
+    slist_free(&a);
     if (len)
         *len = out.n;
     return out.p;
 oom:
-    slist_free(&l);
+    slist_free(&a);
+    slist_free(&b);
     free(out.p);
     mint_err_setc(err, MINT_EXIT_IO, "out of memory");
     return NULL;
