@@ -139,7 +139,8 @@ static int sbuf_add(struct sbuf *b, const void *s, size_t n)
         b->p = np;
         b->cap = nc;
     }
-    memcpy(b->p + b->n, s, n);
+    if (n)
+        memcpy(b->p + b->n, s, n);
     b->n += n;
     b->p[b->n] = 0;
     return 0;
