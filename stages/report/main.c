@@ -260,7 +260,9 @@ static void plot_group(struct svg *s, const struct result *r, size_t lo, size_t 
                "height=\"%.1f\"/></clipPath></defs>\n",
                W, H, W, H, W, H, p.px0, p.py0, p.px1 - p.px0, p.py1 - p.py0);
     snprintf(label, sizeof label, "%s on %s: model size vs perplexity", r[lo].model, r[lo].text);
-    svg_text(s, (p.px0 + p.px1) / 2, 28, "middle", 16, "font-weight=\"bold\"", label);
+    /* centred on the whole figure; smaller type for long names so it stays inside */
+    svg_text(s, W / 2, 28, "middle", strlen(label) > 72 ? 12 : strlen(label) > 60 ? 14 : 16,
+             "font-weight=\"bold\"", label);
 
     /* grid, ticks and tick labels */
     nt = nice_ticks(p.x0, p.x1, 6, ticks, 64);
@@ -275,10 +277,14 @@ static void plot_group(struct svg *s, const struct result *r, size_t lo, size_t 
         svg_text(s, x, p.py1 + 19, "middle", 12, NULL, t);
     }
     if (p.logy) {
+        static const double steps[4] = {1, 2, 3, 5};
+        int dense = log10(p.y1 / p.y0) <= 2.0; /* 1-2-3-5 on short axes, else 1-2-5 */
         nt = 0;
         for (double dec = pow(10, floor(log10(p.y0))); dec <= p.y1 && nt < 60; dec *= 10)
-            for (int m = 0; m < 3; m++) {
-                double v = dec * (m == 0 ? 1 : m == 1 ? 2 : 5);
+            for (int m = 0; m < 4; m++) {
+                double v = dec * steps[m];
+                if (m == 2 && !dense)
+                    continue;
                 if (v >= p.y0 && v <= p.y1 && nt < 60)
                     ticks[nt++] = v;
             }
