@@ -208,6 +208,7 @@ struct arch {
     const char *type;
     int64_t hidden, layers, heads, kv, hd, ffn, vocab;
     int tied, biases, qk_norm, llama3_rope;
+    int sliding; /* mistral sliding_window (0: none) */
 };
 
 static float *tm_find(struct tmodel *tm, const char *name)
@@ -295,7 +296,7 @@ static char *arch_config(const struct arch *a, const char *extra)
              "\"num_hidden_layers\": %lld, \"num_attention_heads\": %lld, "
              "\"num_key_value_heads\": %lld, \"head_dim\": %lld, \"intermediate_size\": %lld, "
              "\"vocab_size\": %lld, \"rms_norm_eps\": 1e-05, \"rope_theta\": 500.0, "
-             "\"hidden_act\": \"silu\", \"tie_word_embeddings\": %s%s%s}",
+             "\"hidden_act\": \"silu\", \"tie_word_embeddings\": %s%s%s%s}",
              an, a->type, (long long)a->hidden, (long long)a->layers, (long long)a->heads,
              (long long)a->kv, (long long)a->hd, (long long)a->ffn, (long long)a->vocab,
              a->tied ? "true" : "false",
@@ -303,7 +304,7 @@ static char *arch_config(const struct arch *a, const char *extra)
                               "\"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, "
                               "\"original_max_position_embeddings\": 64}"
                             : "",
-             extra ? extra : "");
+             a->sliding ? ", \"sliding_window\": 8" : "", extra ? extra : "");
     return c;
 }
 
@@ -387,7 +388,10 @@ static void ref_forward(struct tmodel *tm, const struct arch *a, const int32_t *
             int64_t kh = hh / (a->heads / a->kv);
             for (int i = 0; i < n; i++) {
                 double sc[512], mx = -1e300, sum = 0;
-                for (int j = 0; j <= i; j++) {
+                int j0 = a->sliding && i >= a->sliding ? i - a->sliding + 1 : 0;
+                for (int j = 0; j < j0; j++)
+                    sc[j] = -INFINITY;
+                for (int j = j0; j <= i; j++) {
                     double d = 0;
                     for (int64_t c = 0; c < hd; c++)
                         d += q[i * qd + hh * hd + c] * k[j * kvd + kh * hd + c];
@@ -506,7 +510,7 @@ static void test_arch(const struct arch *a, const char *root)
  * model of its dequantized weights, and compare their logits */
 static void test_quantized(const char *root)
 {
-    const struct arch a = {"llama", 64, 2, 4, 2, 16, 128, 96, 1, 0, 0, 0};
+    const struct arch a = {"llama", 64, 2, 4, 2, 16, 128, 96, 1, 0, 0, 0, 0};
     struct tmodel dense = {0}, packed = {0}, deq = {0};
     char qdir[512], ddir[512];
     struct mint_err err = {0};
@@ -640,27 +644,27 @@ static void test_quantized(const char *root)
 
 static void test_errors(const char *root)
 {
-    const struct arch a = {"llama", 64, 1, 4, 2, 16, 128, 96, 1, 0, 0, 0};
+    const struct arch a = {"llama", 64, 1, 4, 2, 16, 128, 96, 1, 0, 0, 0, 0};
     struct tmodel tm = {0};
     struct mint_err err = {0};
     struct mint_llm m;
     char dir[512];
     snprintf(dir, sizeof dir, "%s/bad", root);
     build_dense(&tm, &a, 5);
-    const struct arch g = {"gemma", 64, 1, 4, 2, 16, 128, 96, 1, 0, 0, 0};
+    const struct arch g = {"gemma", 64, 1, 4, 2, 16, 128, 96, 1, 0, 0, 0, 0};
     char *cfg = arch_config(&g, NULL);
     tm_write(&tm, dir, cfg);
     free(cfg);
     CHECK(mint_llm_open(&m, dir, &err) < 0);
     CHECK_MSG(strstr(err.msg, "unsupported model_type 'gemma'"), "%s", err.msg);
-    const struct arch q3 = {"qwen3", 64, 1, 4, 2, 16, 128, 96, 1, 0, 0, 0};
+    const struct arch q3 = {"qwen3", 64, 1, 4, 2, 16, 128, 96, 1, 0, 0, 0, 0};
     cfg = arch_config(&q3, NULL); /* qwen3 without q_norm */
     tm_write(&tm, dir, cfg);
     free(cfg);
     memset(&err, 0, sizeof err);
     CHECK(mint_llm_open(&m, dir, &err) < 0);
     CHECK_MSG(strstr(err.msg, "q_norm"), "%s", err.msg);
-    const struct arch wide = {"llama", 64, 1, 4, 2, 16, 256, 96, 1, 0, 0, 0};
+    const struct arch wide = {"llama", 64, 1, 4, 2, 16, 256, 96, 1, 0, 0, 0, 0};
     cfg = arch_config(&wide, NULL); /* intermediate_size disagrees with the tensors */
     tm_write(&tm, dir, cfg);
     free(cfg);
@@ -742,9 +746,10 @@ int main(void)
     test_kernels();
     test_matmul();
     const struct arch archs[] = {
-        {"llama", 64, 2, 4, 2, 16, 96, 77, 1, 0, 0, 0},
-        {"qwen2", 48, 2, 6, 2, 8, 80, 50, 0, 1, 0, 0},
-        {"qwen3", 32, 2, 4, 1, 16, 64, 40, 1, 0, 1, 1},
+        {"llama", 64, 2, 4, 2, 16, 96, 77, 1, 0, 0, 0, 0},
+        {"qwen2", 48, 2, 6, 2, 8, 80, 50, 0, 1, 0, 0, 0},
+        {"qwen3", 32, 2, 4, 1, 16, 64, 40, 1, 0, 1, 1, 0},
+        {"mistral", 32, 2, 4, 2, 8, 64, 40, 0, 0, 0, 0, 8},
     };
     for (size_t i = 0; i < sizeof archs / sizeof *archs; i++)
         test_arch(&archs[i], root);
