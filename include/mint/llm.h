@@ -6,8 +6,10 @@
  * bits/group from config `quantization`, mlx-format.md §3-§5) are decoded a block of rows at a
  * time (mint_dequant_row, the one quantizer) into a small f32 buffer, so memory is the mapped
  * files plus activations, never the whole model in f32.  Matrix products are cblas_sgemm over
- * all positions of a window; activations are float32, reductions (norms, softmax sums, the
- * output log-softmax) accumulate in double.  No KV cache: each call is one independent window. */
+ * all positions of a window; activations are float32; reductions (norms, softmax sums, the
+ * output log-sum-exp) accumulate in double over float32 exponentials (a vectorized exp with
+ * relative error < 3e-7), so an NLL is within ~1e-6 of a float64 evaluation of the same
+ * logits.  No KV cache: each call is one independent window. */
 #ifndef MINT_LLM_H
 #define MINT_LLM_H
 

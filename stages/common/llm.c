@@ -646,6 +646,23 @@ static double softmax_exp(float *x, int64_t n)
     return s + (double)acc[0] + (double)acc[1] + (double)acc[2] + (double)acc[3];
 }
 
+/* sum of exp(x[k] - m) for k < n, with m >= max x (x unchanged) */
+static double sum_exp_below(const float *x, int64_t n, float m)
+{
+    int64_t k, n4 = n & ~(int64_t)3;
+    const mint_v4f mv = {m, m, m, m};
+    mint_v4f acc = {0.0f, 0.0f, 0.0f, 0.0f};
+    double s = 0.0;
+    for (k = 0; k < n4; k += 4) {
+        mint_v4f v;
+        memcpy(&v, x + k, sizeof v);
+        acc += exp_neg4(v - mv);
+    }
+    for (; k < n; k++)
+        s += (double)mint_exp_neg(x[k] - m);
+    return s + (double)acc[0] + (double)acc[1] + (double)acc[2] + (double)acc[3];
+}
+
 static void attention(const struct mint_llm *m, const float *q, const float *k, const float *v,
                       int64_t n, float *scores, float *out)
 {
@@ -801,9 +818,8 @@ int mint_llm_forward(const struct mint_llm *m, const int32_t *tokens, int64_t n,
                 continue;
             for (int64_t j = 0; j < nr; j++)
                 bm = row[j] > bm ? row[j] : bm;
-            double ref = bm > mx[i] ? (double)bm : mx[i], s = 0.0;
-            for (int64_t j = 0; j < nr; j++)
-                s += exp((double)row[j] - ref);
+            double ref = bm > mx[i] ? (double)bm : mx[i];
+            double s = sum_exp_below(row, nr, (float)ref);
             sum[i] = sum[i] * exp(mx[i] - ref) + s;
             mx[i] = ref;
             if (i + 1 < n && tokens[i + 1] >= r0 && tokens[i + 1] < r0 + nr)

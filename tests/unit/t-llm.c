@@ -496,7 +496,7 @@ static void test_arch(const struct arch *a, const char *root)
         }
         CHECK_MSG(worst < 2e-4, "%s: logits differ from the float64 reference by %g", a->type,
                   worst);
-        CHECK_MSG(wn < 1e-9, "%s: nll vs logits %g", a->type, wn);
+        CHECK_MSG(wn < 1e-6, "%s: nll vs logits %g", a->type, wn); /* float exp: 3e-7 */
         CHECK(m.cfg.tied == a->tied && m.cfg.qk_norm == a->qk_norm);
         CHECK(m.model_bytes > 0 && m.n_quantized == 0);
         free(lg);
