@@ -9,7 +9,7 @@ const common = [
   "numbers 1 12 123 1234 12345 and 3.14159", "café crème brûlée naïve",
   "日本語のテキスト 日本", "Ελληνικά κείμενα", "emoji 😀👍 ok", "(parens) [brackets] {braces}",
   "a<|endoftext|>b", "<|endoftext|>", "   \n  \n   x", "x\n\n\n", "'s's'S", "$100 — 50% off…",
-  "mixed123abc 456def", "\u00a0nbsp\u00a0\u2003em", "he said \"hi\"", " ", "", "\n",
+  "mixed123abc 456def", "an unreachable goal", "\u00a0nbsp\u00a0\u2003em", "he said \"hi\"", " ", "", "\n",
   "x  \ty", "..!!??", "a'b'c", "é", "déjà vu in 2024"
 ];
 const ms = ["the cat sat on the mat", " the cat", "  double", "T he Cat", "caf\u00e9 \u4e2d",
