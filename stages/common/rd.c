@@ -1,0 +1,768 @@
+/* rd.c - rate-distortion measurement kernels (see rd.h).
+ *
+ * Per row: one preparation pass (ΣW², ΣW²γ², max |w|, min/max of every 32-element chunk, from
+ * which the 64- and 128-element group extremes follow), then per configuration the per-group
+ * parameters (MLX: mint_quant_params_mlx, then the stored BF16/F16 scale and bias; minmax: s,
+ * lo) and one element pass: q = clamp(rint((w - z) / s), 0, L), ŵ = sf·q + zf, e = ŵ - w.
+ *
+ * Why this equals the reference bit for bit: every operation is the same IEEE float32
+ * operation in the same order (real division, round-half-even, no FMA: the build uses
+ * -ffp-contract=off and the intrinsics below never fuse).  Two details differ in form only:
+ *  - the clamp keeps -0 where rint gives it; the reference decodes (float)(uint32)q = +0.  Then
+ *    sf·(±0) + zf is zf for zf ≠ 0, and +0 for zf = +0 (zf is never -0: a non-zero bias has
+ *    |z| ≥ 5e-8, which rounds to a non-zero BF16/F16), so ŵ is the same;
+ *  - vector min/max may pick a different zero sign for lo/hi than the scalar running min/max.
+ *    For MLX this changes nothing (hi - lo, |lo| > |hi| and the chosen edge are unaffected, and
+ *    an edge of ±0 gives z = +0).  For minmax, z = lo, so a zero ŵ may differ in sign: the
+ *    metrics are equal, a minmax dump may differ from mint_quant_row_minmax in zero signs only.
+ */
+#include "mint/rd.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mint/err.h"
+#include "mint/role.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define RD_HAVE_AVX2 1
+#include <immintrin.h>
+#define AVX2_FN __attribute__((target("avx2,f16c")))
+#else
+#define RD_HAVE_AVX2 0
+#endif
+
+#define CHUNK 32 /* smallest group: lo/hi are kept per 32 elements */
+
+static int gidx(int g)
+{
+    return g == 32 ? 0 : g == 64 ? 1 : 2;
+}
+
+/* ---- lanes ---- */
+
+static double lanes_sum(const double a[8])
+{
+    double t0 = a[0] + a[4], t1 = a[1] + a[5], t2 = a[2] + a[6], t3 = a[3] + a[7];
+    return (t0 + t2) + (t1 + t3);
+}
+
+static inline float store_round(enum mint_dtype dt, float f)
+{
+    return dt == MINT_DT_F16 ? mint_f16_to_f32(mint_f32_to_f16(f))
+                             : mint_bf16_to_f32(mint_f32_to_bf16(f));
+}
+
+/* Scalar accumulation of e = fl32(d - w) for k in [k0, k1), lanes by k mod 8. */
+static void acc_err(const float *w, const float *d, int64_t k0, int64_t k1, const double *g2,
+                    double se[8], double sew[8])
+{
+    for (int64_t k = k0; k < k1; k++) {
+        float e = d[k] - w[k];
+        double e2 = (double)e * (double)e;
+        se[k & 7] += e2;
+        if (g2)
+            sew[k & 7] += e2 * g2[k];
+    }
+}
+
+/* ---- preparation pass ---- */
+
+struct prep {
+    double sw[8], sww[8];
+};
+
+static void prep_scalar(struct mint_rd *r, const float *w, int want_lohi, struct prep *p)
+{
+    const int64_t n = r->cols;
+    const double *g2 = r->g2;
+    float amax = r->absmax;
+    for (int64_t k = 0; k < n; k++) {
+        double w2 = (double)w[k] * (double)w[k];
+        p->sw[k & 7] += w2;
+        if (g2)
+            p->sww[k & 7] += w2 * g2[k];
+        float a = fabsf(w[k]);
+        amax = a > amax ? a : amax;
+    }
+    r->absmax = amax;
+    if (!want_lohi)
+        return;
+    for (int64_t c = 0; c < n / CHUNK; c++) {
+        const float *G = w + c * CHUNK;
+        float lo = G[0], hi = G[0];
+        for (int k = 1; k < CHUNK; k++) {
+            lo = G[k] < lo ? G[k] : lo;
+            hi = G[k] > hi ? G[k] : hi;
+        }
+        r->lo[c] = lo;
+        r->hi[c] = hi;
+    }
+}
+
+/* lo/hi of 64- and 128-groups from the 32-chunks (exact: min/max are order-free up to the
+ * sign of zero, which does not matter, see the file comment). */
+static void derive_lohi(struct mint_rd *r, int need64, int need128)
+{
+    const int64_t n32 = r->cols / CHUNK;
+    float *lo64 = r->lo + (n32 + 8), *hi64 = r->hi + (n32 + 8);
+    float *lo128 = lo64 + (n32 / 2 + 8), *hi128 = hi64 + (n32 / 2 + 8);
+    if (need64 || need128)
+        for (int64_t i = 0; i < n32 / 2; i++) {
+            float a = r->lo[2 * i], b = r->lo[2 * i + 1];
+            float c = r->hi[2 * i], d = r->hi[2 * i + 1];
+            lo64[i] = b < a ? b : a;
+            hi64[i] = d > c ? d : c;
+        }
+    if (need128)
+        for (int64_t i = 0; i < n32 / 4; i++) {
+            float a = lo64[2 * i], b = lo64[2 * i + 1];
+            float c = hi64[2 * i], d = hi64[2 * i + 1];
+            lo128[i] = b < a ? b : a;
+            hi128[i] = d > c ? d : c;
+        }
+}
+
+static void get_lohi(const struct mint_rd *r, int g, const float **lo, const float **hi)
+{
+    const int64_t n32 = r->cols / CHUNK;
+    int gi = gidx(g);
+    const float *l = r->lo, *h = r->hi;
+    if (gi >= 1) {
+        l += n32 + 8;
+        h += n32 + 8;
+    }
+    if (gi >= 2) {
+        l += n32 / 2 + 8;
+        h += n32 / 2 + 8;
+    }
+    *lo = l;
+    *hi = h;
+}
+
+/* ---- per-group parameters ---- */
+
+static void params_scalar(struct mint_rd *r, struct mint_qcfg c, const float *lo, const float *hi,
+                          int64_t ng)
+{
+    const enum mint_dtype sdt = r->opt.out_dtype;
+    if (r->opt.quantizer == MINT_RD_MINMAX) {
+        const float L = (float)((1 << c.bits) - 1);
+        for (int64_t i = 0; i < ng; i++) {
+            float s = (hi[i] - lo[i]) / L;
+            if (!(s > 1e-12f))
+                s = 1e-12f;
+            r->s[i] = r->sf[i] = s;
+            r->z[i] = r->zf[i] = lo[i];
+        }
+        return;
+    }
+    for (int64_t i = 0; i < ng; i++) {
+        mint_quant_params_mlx(lo[i], hi[i], c.bits, &r->s[i], &r->z[i]);
+        r->sf[i] = store_round(sdt, r->s[i]);
+        r->zf[i] = store_round(sdt, r->z[i]);
+    }
+}
+
+/* ---- element kernels, scalar ---- */
+
+static void cfg_scalar(const struct mint_rd *r, const float *w, struct mint_qcfg c, float *out,
+                       double se[8], double sew[8])
+{
+    const int g = c.group;
+    const int64_t ng = r->cols / g;
+    const float L = (float)((1 << c.bits) - 1);
+    const double *g2 = r->g2;
+    for (int64_t gi = 0; gi < ng; gi++) {
+        const float s = r->s[gi], z = r->z[gi], sf = r->sf[gi], zf = r->zf[gi];
+        const int64_t base = gi * g;
+        for (int k0 = 0; k0 < g; k0 += 8) {
+            float d[8], e[8];
+            for (int l = 0; l < 8; l++) {
+                float q = rintf((w[base + k0 + l] - z) / s);
+                q = q < 0.0f ? 0.0f : (q > L ? L : q);
+                d[l] = sf * q + zf;
+                e[l] = d[l] - w[base + k0 + l];
+            }
+            for (int l = 0; l < 8; l++) {
+                double e2 = (double)e[l] * (double)e[l];
+                se[l] += e2;
+                if (g2)
+                    sew[l] += e2 * g2[base + k0 + l];
+            }
+            if (out)
+                memcpy(out + base + k0, d, sizeof d);
+        }
+    }
+}
+
+static void pass_scalar(const struct mint_rd *r, const float *w, float *out, double se[8],
+                        double sew[8])
+{
+    const enum mint_dtype dt = r->opt.out_dtype;
+    const double *g2 = r->g2;
+    for (int64_t k = 0; k < r->cols; k++) {
+        float d = store_round(dt, w[k]);
+        float e = d - w[k];
+        double e2 = (double)e * (double)e;
+        se[k & 7] += e2;
+        if (g2)
+            sew[k & 7] += e2 * g2[k];
+        if (out)
+            out[k] = d;
+    }
+}
+
+/* ---- AVX2 ---- */
+#if RD_HAVE_AVX2
+
+AVX2_FN static inline __m256 avx_store_round(enum mint_dtype dt, __m256 x)
+{
+    if (dt == MINT_DT_F16)
+        return _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+    __m256i u = _mm256_castps_si256(x);
+    __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+    u = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), lsb));
+    u = _mm256_and_si256(u, _mm256_set1_epi32((int)0xffff0000u));
+    return _mm256_castsi256_ps(u);
+}
+
+AVX2_FN static inline float hmin8(__m256 v)
+{
+    __m256 m = _mm256_min_ps(v, _mm256_permute2f128_ps(v, v, 1));
+    m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, 0x4e));
+    m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, 0xb1));
+    return _mm256_cvtss_f32(m);
+}
+
+AVX2_FN static inline float hmax8(__m256 v)
+{
+    __m256 m = _mm256_max_ps(v, _mm256_permute2f128_ps(v, v, 1));
+    m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, 0x4e));
+    m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, 0xb1));
+    return _mm256_cvtss_f32(m);
+}
+
+AVX2_FN static void prep_avx2(struct mint_rd *r, const float *w, int want_lohi, struct prep *p)
+{
+    const int64_t n = r->cols, n8 = n & ~(int64_t)7;
+    const double *g2 = r->g2;
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0, b0 = a0, b1 = a0;
+    __m256 amax = _mm256_setzero_ps();
+    for (int64_t k = 0; k < n8; k += 8) {
+        __m256 v = _mm256_loadu_ps(w + k);
+        __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+        __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+        lo = _mm256_mul_pd(lo, lo);
+        hi = _mm256_mul_pd(hi, hi);
+        a0 = _mm256_add_pd(a0, lo);
+        a1 = _mm256_add_pd(a1, hi);
+        if (g2) {
+            b0 = _mm256_add_pd(b0, _mm256_mul_pd(lo, _mm256_loadu_pd(g2 + k)));
+            b1 = _mm256_add_pd(b1, _mm256_mul_pd(hi, _mm256_loadu_pd(g2 + k + 4)));
+        }
+        amax = _mm256_max_ps(amax, _mm256_and_ps(v, absm));
+    }
+    _mm256_storeu_pd(p->sw, a0);
+    _mm256_storeu_pd(p->sw + 4, a1);
+    _mm256_storeu_pd(p->sww, b0);
+    _mm256_storeu_pd(p->sww + 4, b1);
+    float am = hmax8(amax);
+    for (int64_t k = n8; k < n; k++) {
+        double w2 = (double)w[k] * (double)w[k];
+        p->sw[k & 7] += w2;
+        if (g2)
+            p->sww[k & 7] += w2 * g2[k];
+        float a = fabsf(w[k]);
+        am = a > am ? a : am;
+    }
+    r->absmax = am > r->absmax ? am : r->absmax;
+    if (!want_lohi)
+        return;
+    for (int64_t c = 0; c < n / CHUNK; c++) {
+        const float *G = w + c * CHUNK;
+        __m256 v0 = _mm256_loadu_ps(G), v1 = _mm256_loadu_ps(G + 8);
+        __m256 v2 = _mm256_loadu_ps(G + 16), v3 = _mm256_loadu_ps(G + 24);
+        __m256 mn = _mm256_min_ps(_mm256_min_ps(v0, v1), _mm256_min_ps(v2, v3));
+        __m256 mx = _mm256_max_ps(_mm256_max_ps(v0, v1), _mm256_max_ps(v2, v3));
+        r->lo[c] = hmin8(mn);
+        r->hi[c] = hmax8(mx);
+    }
+}
+
+/* Groups are processed 8 at a time; the lo/hi arrays are padded with 8 finite slots. */
+AVX2_FN static void params_avx2(struct mint_rd *r, struct mint_qcfg c, const float *lo,
+                                const float *hi, int64_t ng)
+{
+    const enum mint_dtype sdt = r->opt.out_dtype;
+    const __m256 L = _mm256_set1_ps((float)((1 << c.bits) - 1));
+    const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u));
+    const __m256 zero = _mm256_setzero_ps();
+    if (r->opt.quantizer == MINT_RD_MINMAX) {
+        const __m256 eps = _mm256_set1_ps(1e-12f);
+        for (int64_t i = 0; i < ng; i += 8) {
+            __m256 l = _mm256_loadu_ps(lo + i), h = _mm256_loadu_ps(hi + i);
+            __m256 s = _mm256_div_ps(_mm256_sub_ps(h, l), L);
+            s = _mm256_blendv_ps(eps, s, _mm256_cmp_ps(s, eps, _CMP_GT_OQ));
+            _mm256_storeu_ps(r->s + i, s);
+            _mm256_storeu_ps(r->sf + i, s);
+            _mm256_storeu_ps(r->z + i, l);
+            _mm256_storeu_ps(r->zf + i, l);
+        }
+        return;
+    }
+    const __m256 eps = _mm256_set1_ps(1e-7f);
+    for (int64_t i = 0; i < ng; i += 8) {
+        __m256 l = _mm256_loadu_ps(lo + i), h = _mm256_loadu_ps(hi + i);
+        __m256 s0 = _mm256_div_ps(_mm256_sub_ps(h, l), L);
+        s0 = _mm256_blendv_ps(eps, s0, _mm256_cmp_ps(s0, eps, _CMP_GT_OQ));
+        __m256 uselo = _mm256_cmp_ps(_mm256_andnot_ps(sign, l), _mm256_andnot_ps(sign, h),
+                                     _CMP_GT_OQ);
+        __m256 edge = _mm256_blendv_ps(h, l, uselo);
+        __m256 s = _mm256_blendv_ps(_mm256_xor_ps(s0, sign), s0, uselo);
+        __m256 q0 = _mm256_round_ps(_mm256_div_ps(edge, s),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m256 nz = _mm256_cmp_ps(q0, zero, _CMP_NEQ_UQ);
+        s = _mm256_blendv_ps(s, _mm256_div_ps(edge, q0), nz);
+        __m256 z = _mm256_and_ps(edge, nz);
+        _mm256_storeu_ps(r->s + i, s);
+        _mm256_storeu_ps(r->z + i, z);
+        _mm256_storeu_ps(r->sf + i, avx_store_round(sdt, s));
+        _mm256_storeu_ps(r->zf + i, avx_store_round(sdt, z));
+    }
+}
+
+AVX2_FN static inline __attribute__((always_inline)) void
+cfg_avx2_body(const struct mint_rd *r, const float *w, struct mint_qcfg c, float *out,
+              double se[8], double sew[8], const int with_g2, const int with_out)
+{
+    const int g = c.group;
+    const int64_t ng = r->cols / g;
+    const double *g2 = r->g2;
+    const __m256 L = _mm256_set1_ps((float)((1 << c.bits) - 1));
+    const __m256 zero = _mm256_setzero_ps();
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0, b0 = a0, b1 = a0;
+    for (int64_t gi = 0; gi < ng; gi++) {
+        const __m256 s = _mm256_set1_ps(r->s[gi]), z = _mm256_set1_ps(r->z[gi]);
+        const __m256 sf = _mm256_set1_ps(r->sf[gi]), zf = _mm256_set1_ps(r->zf[gi]);
+        const int64_t end = (gi + 1) * g;
+        for (int64_t k = gi * g; k < end; k += 8) {
+            __m256 v = _mm256_loadu_ps(w + k);
+            __m256 q = _mm256_round_ps(_mm256_div_ps(_mm256_sub_ps(v, z), s),
+                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            q = _mm256_min_ps(_mm256_max_ps(zero, q), L); /* keeps -0 like the C clamp */
+            __m256 d = _mm256_add_ps(_mm256_mul_ps(sf, q), zf);
+            __m256 e = _mm256_sub_ps(d, v);
+            __m256d elo = _mm256_cvtps_pd(_mm256_castps256_ps128(e));
+            __m256d ehi = _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1));
+            elo = _mm256_mul_pd(elo, elo);
+            ehi = _mm256_mul_pd(ehi, ehi);
+            a0 = _mm256_add_pd(a0, elo);
+            a1 = _mm256_add_pd(a1, ehi);
+            if (with_g2) {
+                b0 = _mm256_add_pd(b0, _mm256_mul_pd(elo, _mm256_loadu_pd(g2 + k)));
+                b1 = _mm256_add_pd(b1, _mm256_mul_pd(ehi, _mm256_loadu_pd(g2 + k + 4)));
+            }
+            if (with_out)
+                _mm256_storeu_ps(out + k, d);
+        }
+    }
+    _mm256_storeu_pd(se, a0);
+    _mm256_storeu_pd(se + 4, a1);
+    _mm256_storeu_pd(sew, b0);
+    _mm256_storeu_pd(sew + 4, b1);
+}
+
+AVX2_FN static void cfg_avx2(const struct mint_rd *r, const float *w, struct mint_qcfg c,
+                             float *out, double se[8], double sew[8])
+{
+    if (r->g2) {
+        if (out)
+            cfg_avx2_body(r, w, c, out, se, sew, 1, 1);
+        else
+            cfg_avx2_body(r, w, c, out, se, sew, 1, 0);
+    } else {
+        if (out)
+            cfg_avx2_body(r, w, c, out, se, sew, 0, 1);
+        else
+            cfg_avx2_body(r, w, c, out, se, sew, 0, 0);
+    }
+}
+
+AVX2_FN static void pass_avx2(const struct mint_rd *r, const float *w, float *out, double se[8],
+                              double sew[8])
+{
+    const int64_t n = r->cols, n8 = n & ~(int64_t)7;
+    const enum mint_dtype dt = r->opt.out_dtype;
+    const double *g2 = r->g2;
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0, b0 = a0, b1 = a0;
+    for (int64_t k = 0; k < n8; k += 8) {
+        __m256 v = _mm256_loadu_ps(w + k);
+        __m256 d = avx_store_round(dt, v);
+        __m256 e = _mm256_sub_ps(d, v);
+        __m256d elo = _mm256_cvtps_pd(_mm256_castps256_ps128(e));
+        __m256d ehi = _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1));
+        elo = _mm256_mul_pd(elo, elo);
+        ehi = _mm256_mul_pd(ehi, ehi);
+        a0 = _mm256_add_pd(a0, elo);
+        a1 = _mm256_add_pd(a1, ehi);
+        if (g2) {
+            b0 = _mm256_add_pd(b0, _mm256_mul_pd(elo, _mm256_loadu_pd(g2 + k)));
+            b1 = _mm256_add_pd(b1, _mm256_mul_pd(ehi, _mm256_loadu_pd(g2 + k + 4)));
+        }
+        if (out)
+            _mm256_storeu_ps(out + k, d);
+    }
+    _mm256_storeu_pd(se, a0);
+    _mm256_storeu_pd(se + 4, a1);
+    _mm256_storeu_pd(sew, b0);
+    _mm256_storeu_pd(sew + 4, b1);
+    for (int64_t k = n8; k < n; k++) {
+        float d = store_round(dt, w[k]);
+        float e = d - w[k];
+        double e2 = (double)e * (double)e;
+        se[k & 7] += e2;
+        if (g2)
+            sew[k & 7] += e2 * g2[k];
+        if (out)
+            out[k] = d;
+    }
+}
+
+static int cpu_has_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+}
+#else
+static int cpu_has_avx2(void)
+{
+    return 0;
+}
+#endif
+
+/* ---- reference path ---- */
+
+static void cfg_ref(struct mint_rd *r, const float *w, struct mint_qcfg c, float *out,
+                    double se[8], double sew[8])
+{
+    const int64_t n = r->cols;
+    float *d = out ? out : r->deq;
+    if (c.bits == MINT_BITS_PASSTHROUGH) {
+        for (int64_t k = 0; k < n; k++)
+            d[k] = mint_round_to(r->opt.out_dtype, w[k]);
+    } else if (r->opt.quantizer == MINT_RD_MINMAX) {
+        mint_quant_row_minmax(w, n, c, d);
+    } else {
+        mint_quant_row_mlx(w, n, c, r->opt.out_dtype, r->packed, r->qs, r->qb);
+        mint_dequant_row(r->packed, r->qs, r->qb, n, c, r->opt.out_dtype, d);
+    }
+    acc_err(w, d, 0, n, r->g2, se, sew);
+}
+
+/* ---- public ---- */
+
+const char *mint_rd_kernel_name(enum mint_rd_kernel k)
+{
+    switch (k) {
+    case MINT_RD_KERNEL_AVX2: return "avx2";
+    case MINT_RD_KERNEL_SCALAR: return "scalar";
+    case MINT_RD_KERNEL_REF: return "ref";
+    default: return "auto";
+    }
+}
+
+static void *aalloc(size_t n)
+{
+    void *p = NULL;
+    n = (n + 63) & ~(size_t)63;
+    if (posix_memalign(&p, 64, n ? n : 64))
+        return NULL;
+    memset(p, 0, n ? n : 64);
+    return p;
+}
+
+void mint_rd_release(struct mint_rd *r)
+{
+    free(r->w);
+    free(r->g2);
+    free(r->lo);
+    free(r->hi);
+    free(r->s);
+    free(r->z);
+    free(r->sf);
+    free(r->zf);
+    free(r->deq);
+    free(r->packed);
+    free(r->qs);
+    free(r->qb);
+    memset(r, 0, sizeof *r);
+}
+
+int mint_rd_init(struct mint_rd *r, int64_t cols, const struct mint_qcfg *cfgs, size_t ncfg,
+                 const struct mint_rd_opts *opt, struct mint_err *err)
+{
+    memset(r, 0, sizeof *r);
+    if (cols < 0 || ncfg > MINT_RD_MAX_CFGS)
+        return mint_err_set(err, "rd: bad arguments (cols %lld, %zu configurations)",
+                            (long long)cols, ncfg);
+    if (opt->out_dtype != MINT_DT_BF16 && opt->out_dtype != MINT_DT_F16)
+        return mint_err_set(err, "rd: output dtype must be BF16 or F16, not %s",
+                            mint_dtype_name(opt->out_dtype));
+    if (opt->src_dtype != MINT_DT_F32 && opt->src_dtype != MINT_DT_BF16 &&
+        opt->src_dtype != MINT_DT_F16)
+        return mint_err_set(err, "unsupported dtype %s (F32, F16 or BF16 only)",
+                            mint_dtype_name(opt->src_dtype));
+    for (size_t i = 0; i < ncfg; i++)
+        if (!mint_qcfg_valid(cfgs[i]))
+            return mint_err_set(err, "rd: invalid configuration %d:%d", cfgs[i].bits,
+                                cfgs[i].group);
+    r->cols = cols;
+    r->ncfg = ncfg;
+    memcpy(r->cfg, cfgs, ncfg * sizeof *cfgs);
+    for (size_t i = 0; i < ncfg; i++)
+        r->avail[i] = mint_qcfg_available(cfgs[i], cols);
+    r->opt = *opt;
+    r->opt.gamma = NULL;
+    switch (opt->kernel) {
+    case MINT_RD_KERNEL_AUTO:
+        r->kernel = cpu_has_avx2() ? MINT_RD_KERNEL_AVX2 : MINT_RD_KERNEL_SCALAR;
+        break;
+    case MINT_RD_KERNEL_AVX2:
+        if (!cpu_has_avx2())
+            return mint_err_set(err, "rd: this CPU has no AVX2/F16C");
+        r->kernel = opt->kernel;
+        break;
+    default:
+        r->kernel = opt->kernel;
+    }
+    size_t n = (size_t)cols, ng = (size_t)cols / CHUNK + 8;
+    r->w = aalloc(n * sizeof *r->w);
+    r->lo = aalloc(2 * ng * sizeof *r->lo + 64);
+    r->hi = aalloc(2 * ng * sizeof *r->hi + 64);
+    r->s = aalloc(ng * sizeof *r->s);
+    r->z = aalloc(ng * sizeof *r->z);
+    r->sf = aalloc(ng * sizeof *r->sf);
+    r->zf = aalloc(ng * sizeof *r->zf);
+    r->deq = aalloc(n * sizeof *r->deq);
+    r->packed = aalloc(n / 4 * sizeof *r->packed + 8);
+    r->qs = aalloc(ng * sizeof *r->qs);
+    r->qb = aalloc(ng * sizeof *r->qb);
+    if (opt->gamma) {
+        r->g2 = aalloc(n * sizeof *r->g2);
+        if (r->g2)
+            for (size_t k = 0; k < n; k++)
+                r->g2[k] = (double)opt->gamma[k] * (double)opt->gamma[k];
+    }
+    if (!r->w || !r->lo || !r->hi || !r->s || !r->z || !r->sf || !r->zf || !r->deq ||
+        !r->packed || !r->qs || !r->qb || (opt->gamma && !r->g2)) {
+        mint_rd_release(r);
+        return mint_err_setc(err, MINT_EXIT_IO, "rd: out of memory (row of %lld)",
+                             (long long)cols);
+    }
+    return 0;
+}
+
+static void run_cfg(struct mint_rd *r, enum mint_rd_kernel k, const float *w, struct mint_qcfg c,
+                    float *out, double se[8], double sew[8])
+{
+    memset(se, 0, 8 * sizeof *se);
+    memset(sew, 0, 8 * sizeof *sew);
+    if (k == MINT_RD_KERNEL_REF) {
+        cfg_ref(r, w, c, out, se, sew);
+        return;
+    }
+    if (c.bits == MINT_BITS_PASSTHROUGH) {
+        if (r->opt.src_dtype == r->opt.out_dtype) { /* exact: every e is 0 */
+            if (out)
+                memcpy(out, w, (size_t)r->cols * sizeof *out);
+            return;
+        }
+#if RD_HAVE_AVX2
+        if (k == MINT_RD_KERNEL_AVX2) {
+            pass_avx2(r, w, out, se, sew);
+            return;
+        }
+#endif
+        pass_scalar(r, w, out, se, sew);
+        return;
+    }
+    const float *lo, *hi;
+    const int64_t ng = r->cols / c.group;
+    get_lohi(r, c.group, &lo, &hi);
+#if RD_HAVE_AVX2
+    if (k == MINT_RD_KERNEL_AVX2) {
+        params_avx2(r, c, lo, hi, ng);
+        cfg_avx2(r, w, c, out, se, sew);
+        return;
+    }
+#endif
+    params_scalar(r, c, lo, hi, ng);
+    cfg_scalar(r, w, c, out, se, sew);
+}
+
+static void prep_row(struct mint_rd *r, enum mint_rd_kernel k, const float *w, int quant,
+                     int need64, int need128, struct prep *p)
+{
+    memset(p, 0, sizeof *p);
+#if RD_HAVE_AVX2
+    if (k == MINT_RD_KERNEL_AVX2)
+        prep_avx2(r, w, quant, p);
+    else
+#endif
+        prep_scalar(r, w, quant, p);
+    (void)k;
+    if (quant)
+        derive_lohi(r, need64, need128);
+}
+
+void mint_rd_row_cfg(struct mint_rd *r, enum mint_rd_kernel k, const float *w,
+                     struct mint_qcfg c, struct mint_rd_sums *sums, float *out)
+{
+    struct prep p;
+    double se[8], sew[8];
+    int quant = c.bits != MINT_BITS_PASSTHROUGH;
+    if (k == MINT_RD_KERNEL_AUTO)
+        k = r->kernel;
+    prep_row(r, k, w, quant, c.group == 64 || c.group == 128, c.group == 128, &p);
+    run_cfg(r, k, w, c, out, se, sew);
+    sums->se += lanes_sum(se);
+    sums->sew += lanes_sum(sew);
+    sums->sw += lanes_sum(p.sw);
+    sums->sww += lanes_sum(p.sww);
+}
+
+void mint_rd_row(struct mint_rd *r, const float *w, struct mint_rd_sums *sums, size_t out_cfg,
+                 float *out)
+{
+    struct prep p;
+    double se[8], sew[8], sw, sww;
+    int quant = 0, n64 = 0, n128 = 0;
+    for (size_t i = 0; i < r->ncfg; i++)
+        if (r->avail[i] && r->cfg[i].bits != MINT_BITS_PASSTHROUGH) {
+            quant = 1;
+            n64 |= r->cfg[i].group == 64 || r->cfg[i].group == 128;
+            n128 |= r->cfg[i].group == 128;
+        }
+    prep_row(r, r->kernel, w, quant, n64, n128, &p);
+    sw = lanes_sum(p.sw);
+    sww = lanes_sum(p.sww);
+    for (size_t i = 0; i < r->ncfg; i++) {
+        if (!r->avail[i])
+            continue;
+        run_cfg(r, r->kernel, w, r->cfg[i], out && i == out_cfg ? out : NULL, se, sew);
+        sums[i].se += lanes_sum(se);
+        sums[i].sew += lanes_sum(sew);
+        sums[i].sw += sw;
+        sums[i].sww += sww;
+    }
+}
+
+int mint_rd_rows(struct mint_rd *r, const void *src, int64_t rows, struct mint_rd_sums *sums,
+                 size_t out_cfg, float *out, int64_t *bad, struct mint_err *err)
+{
+    const size_t es = mint_dtype_size(r->opt.src_dtype);
+    const unsigned char *p = src;
+    for (int64_t i = 0; i < rows; i++) {
+        int64_t b = mint_to_f32(r->opt.src_dtype, p + (size_t)i * (size_t)r->cols * es, r->w,
+                                (size_t)r->cols);
+        if (b >= 0) {
+            *bad = i * r->cols + b;
+            return mint_err_set(err, "non-finite weight at row %lld, column %lld",
+                                (long long)i, (long long)b);
+        }
+        mint_rd_row(r, r->w, sums, out_cfg, out ? out + i * r->cols : NULL);
+    }
+    return 0;
+}
+
+double mint_rd_sqnr_of_nrmse(double nrmse)
+{
+    if (!(nrmse > 0))
+        return MINT_RD_SQNR_CAP;
+    double db = -20.0 * log10(nrmse);
+    return db < MINT_RD_SQNR_CAP ? db : MINT_RD_SQNR_CAP;
+}
+
+void mint_rd_metrics(const struct mint_rd_sums *s, uint64_t n, struct mint_rd_metrics *m)
+{
+    m->nrmse = s->sw > 0 ? sqrt(s->se / s->sw) : 0.0;
+    if (s->se > 0 && s->sw > 0) {
+        double db = 10.0 * log10(s->sw / s->se);
+        m->sqnr_db = db < MINT_RD_SQNR_CAP ? db : MINT_RD_SQNR_CAP;
+    } else {
+        m->sqnr_db = MINT_RD_SQNR_CAP;
+    }
+    m->mse = n ? s->se / (double)n : 0.0;
+    m->nrmse_w = s->sww > 0 ? sqrt(s->sew / s->sww) : 0.0;
+}
+
+/* ---- which norm feeds a matrix ---- */
+
+/* Length of the prefix up to and including "layers.<N>." (component match), or -1. */
+static long layers_end(const char *name, size_t *start)
+{
+    for (const char *p = name; (p = strstr(p, "layers.")); p++) {
+        const char *d = p + 7, *e = d;
+        if (p != name && p[-1] != '.')
+            continue;
+        while (*e >= '0' && *e <= '9')
+            e++;
+        if (e > d && *e == '.') {
+            *start = (size_t)(p - name);
+            return (long)(e + 1 - name);
+        }
+    }
+    return -1;
+}
+
+int mint_rd_layers_prefix(const char *tensor, char *out, size_t cap)
+{
+    size_t start;
+    if (layers_end(tensor, &start) < 0 || start + 1 > cap)
+        return 0;
+    memcpy(out, tensor, start);
+    out[start] = 0;
+    return 1;
+}
+
+int mint_rd_norm_name(const char *tensor, int tied, const char *lm_prefix, char *out, size_t cap)
+{
+    int64_t layer, expert;
+    enum mint_role r = mint_role_classify(tensor, &layer, &expert);
+    const char *suffix = NULL;
+    size_t start;
+    long end;
+    int n;
+
+    switch (r) {
+    case MINT_ROLE_ATTN_Q:
+    case MINT_ROLE_ATTN_K:
+    case MINT_ROLE_ATTN_V:
+        suffix = "input_layernorm.weight";
+        break;
+    case MINT_ROLE_MLP_GATE:
+    case MINT_ROLE_MLP_UP:
+    case MINT_ROLE_EXPERT_GATE:
+    case MINT_ROLE_EXPERT_UP:
+    case MINT_ROLE_ROUTER:
+        suffix = "post_attention_layernorm.weight";
+        break;
+    case MINT_ROLE_LM_HEAD:
+        n = snprintf(out, cap, "%snorm.weight", lm_prefix ? lm_prefix : "model.");
+        return n > 0 && (size_t)n < cap;
+    case MINT_ROLE_EMBED:
+        if (!tied)
+            return 0;
+        n = snprintf(out, cap, "%snorm.weight", lm_prefix ? lm_prefix : "model.");
+        return n > 0 && (size_t)n < cap;
+    default:
+        return 0;
+    }
+    if (layer < 0 || (end = layers_end(tensor, &start)) < 0)
+        return 0;
+    n = snprintf(out, cap, "%.*s%s", (int)end, tensor, suffix);
+    return n > 0 && (size_t)n < cap;
+}
