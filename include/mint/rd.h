@@ -10,6 +10,7 @@
 #ifndef MINT_RD_H
 #define MINT_RD_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,8 +18,10 @@
 #include "mint/quant.h"
 
 struct mint_err;
+struct mint_map;
 
 #define MINT_RD_MAX_CFGS 32
+#define MINT_RD_MAX_DIMS 8
 #define MINT_RD_SQNR_CAP 100.0   /* dB, MINT's cap (algorithm.md §3) */
 
 enum mint_rd_quantizer { MINT_RD_MLX, MINT_RD_MINMAX };
@@ -111,5 +114,66 @@ int mint_rd_norm_name(const char *tensor, int tied, const char *lm_prefix, char 
 /* The text before the component "layers.<N>." in a tensor name (e.g. "model."), into out;
  * returns 1, or 0 if the name has no such component. */
 int mint_rd_layers_prefix(const char *tensor, char *out, size_t cap);
+
+/* ---- a whole tensor ---- */
+
+/* Result of one configuration.  Stacked experts (3-D): m.nrmse and m.nrmse_w are the
+ * parameter-weighted means of the per-expert values, m.sqnr_db = min(100, -20 log10 m.nrmse),
+ * m.mse pooled; nrmse_worst = max and sqnr_db_worst = min over experts. */
+struct mint_rd_cfg_result {
+    struct mint_qcfg c;
+    int available;
+    char reason[160];            /* why not available */
+    uint64_t bytes;              /* exact packed bytes (algorithm.md §4) */
+    struct mint_rd_metrics m;
+    double nrmse_worst, sqnr_db_worst;
+    double *expert_nrmse;        /* (experts) or NULL */
+};
+
+struct mint_rd_result {
+    int ndim;
+    int64_t shape[MINT_RD_MAX_DIMS];
+    enum mint_dtype dtype, out_dtype;
+    enum mint_rd_quantizer quantizer;
+    int has_norm;
+    int64_t experts;             /* E for a 3-D tensor, else 0 */
+    int64_t rows, cols;          /* per expert; 1-D: one row */
+    uint64_t params;
+    float absmax;                /* max |w| */
+    size_t ncfg;
+    struct mint_rd_cfg_result cfg[MINT_RD_MAX_CFGS];
+};
+
+/* Optional dequantized output of one configuration (as measured), handed over in row order,
+ * a few MiB at a time. */
+struct mint_rd_dump {
+    struct mint_qcfg cfg;
+    int (*write)(void *ctx, const float *buf, size_t n, struct mint_err *err);
+    void *ctx;
+};
+
+/* Measure a tensor: data (dtype F32/F16/BF16, shape[ndim], row-major, may be unaligned).
+ * 2-D [rows, cols]; 3-D [E, rows, cols] per expert; > 3-D viewed as (shape[0], -1); 0/1-D as
+ * one row with 16-bit only.  opt: quantizer, out_dtype, gamma (cols) or NULL, kernel;
+ * opt->src_dtype is ignored (dtype is used).  map: the mapping data lies in, or NULL; pages are
+ * dropped after use.  Unavailable: g ∤ cols, 1-D, F16 passthrough with max |w| > 65504, or
+ * non-finite dequantized values.  A non-finite weight, or a dump configuration that is
+ * unavailable, is an error.  Release res with mint_rd_result_release (also after an error). */
+int  mint_rd_measure(const void *data, enum mint_dtype dtype, int ndim, const int64_t *shape,
+                     const struct mint_qcfg *cfgs, size_t ncfg, const struct mint_rd_opts *opt,
+                     const struct mint_rd_dump *dump, const struct mint_map *map,
+                     struct mint_rd_result *res, struct mint_err *err);
+void mint_rd_result_release(struct mint_rd_result *res);
+
+/* Index of the cheapest available configuration whose SQNR (worst expert for stacked
+ * experts) is >= veto_db, or -1. */
+int mint_rd_best(const struct mint_rd_result *res, double veto_db);
+
+/* The rd.json document (schema 1): {"schema","tensor","hash","shape","params","dtype",
+ * "out_dtype","quantizer","norm","experts","configs":[{"bits","group","available","bytes",
+ * "nrmse","sqnr_db","mse","nrmse_w"(with a norm),"nrmse_worst","sqnr_db_worst",
+ * "expert_nrmse"(stacked experts),"reason"(unavailable)}]}; unavailable: null metrics/bytes. */
+json_t *mint_rd_json(const struct mint_rd_result *res, const char *tensor, const char *hash,
+                     const char *norm);
 
 #endif

@@ -19,10 +19,12 @@
 #include "mint/rd.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mint/err.h"
+#include "mint/io.h"
 #include "mint/role.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -765,4 +767,301 @@ int mint_rd_norm_name(const char *tensor, int tied, const char *lm_prefix, char 
         return 0;
     n = snprintf(out, cap, "%.*s%s", (int)end, tensor, suffix);
     return n > 0 && (size_t)n < cap;
+}
+
+/* ---- a whole tensor ---- */
+
+#define MAP_CHUNK (64u << 20)  /* drop mapped pages after this many source bytes */
+#define DUMP_CHUNK (4u << 20)  /* dump buffer, bytes of float32 */
+
+void mint_rd_result_release(struct mint_rd_result *res)
+{
+    for (size_t i = 0; i < MINT_RD_MAX_CFGS; i++) {
+        free(res->cfg[i].expert_nrmse);
+        res->cfg[i].expert_nrmse = NULL;
+    }
+}
+
+static int same_cfg(struct mint_qcfg a, struct mint_qcfg b)
+{
+    return a.bits == b.bits && a.group == b.group;
+}
+
+static void advise_data(const struct mint_map *map, const void *p, size_t len, int done)
+{
+    if (!map || !map->data)
+        return;
+    const unsigned char *q = p;
+    if (q < map->data || q > map->data + map->size)
+        return;
+    size_t off = (size_t)(q - map->data);
+    if (done)
+        mint_map_advise_done(map, off, len);
+    else
+        mint_map_advise_seq(map, off, len);
+}
+
+int mint_rd_measure(const void *data, enum mint_dtype dtype, int ndim, const int64_t *shape,
+                    const struct mint_qcfg *cfgs, size_t ncfg, const struct mint_rd_opts *opt,
+                    const struct mint_rd_dump *dump, const struct mint_map *map,
+                    struct mint_rd_result *res, struct mint_err *err)
+{
+    struct mint_qcfg cfg[MINT_RD_MAX_CFGS];
+    struct mint_rd_opts o = *opt;
+    struct mint_rd rd;
+    struct mint_rd_sums *sums = NULL; /* (E, nint) */
+    float *dbuf = NULL;
+    size_t nint = ncfg, dump_idx = 0;
+    int64_t E = 1, rows, cols;
+    uint64_t nelem = 1;
+    int rc = -1, one_d = ndim <= 1, experts = ndim == 3;
+
+    memset(res, 0, sizeof *res);
+    if (ndim < 0 || ndim > MINT_RD_MAX_DIMS || ncfg >= MINT_RD_MAX_CFGS)
+        return mint_err_set(err, "rd: bad arguments (%d dimensions, %zu configurations)", ndim,
+                            ncfg);
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 0)
+            return mint_err_set(err, "rd: negative dimension");
+        nelem *= (uint64_t)shape[d];
+        res->shape[d] = shape[d];
+    }
+    res->ndim = ndim;
+    res->dtype = dtype;
+    res->out_dtype = opt->out_dtype;
+    res->quantizer = opt->quantizer;
+    res->has_norm = opt->gamma != NULL;
+    res->params = nelem;
+    if (one_d) {
+        rows = 1;
+        cols = (int64_t)nelem;
+    } else if (experts) {
+        E = shape[0];
+        rows = shape[1];
+        cols = shape[2];
+    } else {
+        rows = shape[0];
+        cols = 1;
+        for (int d = 1; d < ndim; d++)
+            cols *= shape[d];
+    }
+    res->experts = experts ? E : 0;
+    res->rows = rows;
+    res->cols = cols;
+
+    memcpy(cfg, cfgs, ncfg * sizeof *cfg);
+    if (dump) {
+        for (dump_idx = 0; dump_idx < ncfg && !same_cfg(cfg[dump_idx], dump->cfg); dump_idx++)
+            ;
+        if (dump_idx == ncfg)
+            cfg[nint++] = dump->cfg;
+    }
+    o.src_dtype = dtype;
+    if (mint_rd_init(&rd, cols, cfg, nint, &o, err) < 0)
+        return -1;
+    res->ncfg = ncfg;
+    for (size_t i = 0; i < nint; i++) {
+        struct mint_rd_cfg_result *cr = &res->cfg[i];
+        cr->c = cfg[i];
+        if (cfg[i].bits != MINT_BITS_PASSTHROUGH && one_d) {
+            rd.avail[i] = 0;
+            snprintf(cr->reason, sizeof cr->reason, "1-D tensor");
+        } else if (!rd.avail[i]) {
+            snprintf(cr->reason, sizeof cr->reason, "group %d does not divide %lld columns",
+                     cfg[i].group, (long long)cols);
+        }
+        cr->available = rd.avail[i];
+    }
+    if (dump && !res->cfg[dump_idx].available) {
+        mint_err_set(err, "--dump %d:%d: configuration unavailable (%s)", dump->cfg.bits,
+                     dump->cfg.group, res->cfg[dump_idx].reason);
+        goto out;
+    }
+    sums = calloc((size_t)(E ? E : 1) * nint, sizeof *sums);
+    if (!sums) {
+        mint_err_setc(err, MINT_EXIT_IO, "rd: out of memory");
+        goto out;
+    }
+
+    {
+        const size_t es = mint_dtype_size(dtype);
+        const uint64_t row_bytes = (uint64_t)cols * es;
+        int64_t chunk = row_bytes ? (int64_t)(MAP_CHUNK / row_bytes) : 1;
+        if (chunk < 1)
+            chunk = 1;
+        if (dump) {
+            int64_t dr = cols ? (int64_t)(DUMP_CHUNK / ((uint64_t)cols * 4)) : 1;
+            if (chunk > dr)
+                chunk = dr > 0 ? dr : 1;
+            dbuf = malloc((size_t)chunk * (size_t)cols * sizeof *dbuf + 1);
+            if (!dbuf) {
+                mint_err_setc(err, MINT_EXIT_IO, "rd: out of memory");
+                goto out;
+            }
+        }
+        for (int64_t e = 0; e < E; e++)
+            for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+                int64_t nr = rows - r0 < chunk ? rows - r0 : chunk, bad;
+                const unsigned char *p = (const unsigned char *)data +
+                                         ((uint64_t)e * (uint64_t)rows + (uint64_t)r0) * row_bytes;
+                size_t len = (size_t)((uint64_t)nr * row_bytes);
+                advise_data(map, p, len, 0);
+                if (mint_rd_rows(&rd, p, nr, sums + (size_t)e * nint, dump_idx, dbuf, &bad,
+                                 err) < 0) {
+                    int64_t row = r0 + bad / cols, col = bad % cols;
+                    if (experts)
+                        mint_err_set(err, "non-finite weight at [%lld, %lld, %lld]",
+                                     (long long)e, (long long)row, (long long)col);
+                    else if (one_d)
+                        mint_err_set(err, "non-finite weight at [%lld]", (long long)col);
+                    else
+                        mint_err_set(err, "non-finite weight at row %lld, column %lld",
+                                     (long long)row, (long long)col);
+                    goto out;
+                }
+                advise_data(map, p, len, 1);
+                if (dump && dump->write(dump->ctx, dbuf, (size_t)nr * (size_t)cols, err) < 0)
+                    goto out;
+            }
+    }
+    res->absmax = rd.absmax;
+
+    /* availability after measuring, then metrics */
+    for (size_t i = 0; i < nint; i++) {
+        struct mint_rd_cfg_result *cr = &res->cfg[i];
+        const uint64_t n_e = (uint64_t)rows * (uint64_t)cols;
+        if (!cr->available)
+            continue;
+        if (cfg[i].bits == MINT_BITS_PASSTHROUGH && o.out_dtype == MINT_DT_F16 &&
+            dtype != MINT_DT_F16 && rd.absmax > 65504.0f) {
+            cr->available = 0;
+            snprintf(cr->reason, sizeof cr->reason,
+                     "max |w| = %.9g exceeds the F16 range (65504)", (double)rd.absmax);
+            continue;
+        }
+        for (int64_t e = 0; e < E; e++) {
+            const struct mint_rd_sums *s = &sums[(size_t)e * nint + i];
+            if (!isfinite(s->se) || !isfinite(s->sew)) {
+                cr->available = 0;
+                snprintf(cr->reason, sizeof cr->reason,
+                         "dequantized values are not finite (%s overflows %s)",
+                         cfg[i].bits == MINT_BITS_PASSTHROUGH ? "a weight" : "a scale or bias",
+                         mint_dtype_name(o.out_dtype));
+                break;
+            }
+        }
+        if (!cr->available)
+            continue;
+        cr->bytes = mint_quant_bytes(nelem, cfg[i]);
+        if (!experts) {
+            mint_rd_metrics(&sums[i], nelem, &cr->m);
+            continue;
+        }
+        double wsum = 0, wsum_w = 0, se = 0, worst = 0, worst_db = MINT_RD_SQNR_CAP;
+        cr->expert_nrmse = malloc((size_t)(E ? E : 1) * sizeof *cr->expert_nrmse);
+        if (!cr->expert_nrmse) {
+            mint_err_setc(err, MINT_EXIT_IO, "rd: out of memory");
+            goto out;
+        }
+        for (int64_t e = 0; e < E; e++) {
+            struct mint_rd_metrics me;
+            const struct mint_rd_sums *s = &sums[(size_t)e * nint + i];
+            mint_rd_metrics(s, n_e, &me);
+            cr->expert_nrmse[e] = me.nrmse;
+            se += s->se;
+            wsum += (double)n_e * me.nrmse;
+            wsum_w += (double)n_e * me.nrmse_w;
+            worst = me.nrmse > worst ? me.nrmse : worst;
+            worst_db = me.sqnr_db < worst_db ? me.sqnr_db : worst_db;
+        }
+        double nw = (double)n_e * (double)E;
+        cr->m.nrmse = nw > 0 ? wsum / nw : 0;
+        cr->m.nrmse_w = nw > 0 ? wsum_w / nw : 0;
+        cr->m.sqnr_db = mint_rd_sqnr_of_nrmse(cr->m.nrmse);
+        cr->m.mse = nelem ? se / (double)nelem : 0;
+        cr->nrmse_worst = worst;
+        cr->sqnr_db_worst = worst_db;
+    }
+    if (dump && !res->cfg[dump_idx].available) {
+        mint_err_set(err, "--dump %d:%d: configuration unavailable (%s)", dump->cfg.bits,
+                     dump->cfg.group, res->cfg[dump_idx].reason);
+        goto out;
+    }
+    rc = 0;
+out:
+    /* an appended dump configuration is not part of the result */
+    for (size_t i = ncfg; i < nint; i++) {
+        free(res->cfg[i].expert_nrmse);
+        memset(&res->cfg[i], 0, sizeof res->cfg[i]);
+    }
+    free(dbuf);
+    free(sums);
+    mint_rd_release(&rd);
+    return rc;
+}
+
+int mint_rd_best(const struct mint_rd_result *res, double veto_db)
+{
+    int best = -1;
+    for (size_t i = 0; i < res->ncfg; i++) {
+        const struct mint_rd_cfg_result *c = &res->cfg[i];
+        double db = res->experts ? c->sqnr_db_worst : c->m.sqnr_db;
+        if (c->available && db >= veto_db && (best < 0 || c->bytes < res->cfg[best].bytes))
+            best = (int)i;
+    }
+    return best;
+}
+
+static json_t *real_or_null(int ok, double v)
+{
+    return ok ? json_real(v) : json_null();
+}
+
+json_t *mint_rd_json(const struct mint_rd_result *res, const char *tensor, const char *hash,
+                     const char *norm)
+{
+    json_t *doc = json_object(), *shape = json_array(), *cfgs = json_array();
+    for (int d = 0; d < res->ndim; d++)
+        json_array_append_new(shape, json_integer(res->shape[d]));
+    for (size_t i = 0; i < res->ncfg; i++) {
+        const struct mint_rd_cfg_result *c = &res->cfg[i];
+        const int ok = c->available;
+        json_t *o = json_object();
+        json_object_set_new(o, "bits", json_integer(c->c.bits));
+        json_object_set_new(o, "group", json_integer(c->c.group));
+        json_object_set_new(o, "available", json_boolean(ok));
+        json_object_set_new(o, "bytes", ok ? json_integer((json_int_t)c->bytes) : json_null());
+        json_object_set_new(o, "nrmse", real_or_null(ok, c->m.nrmse));
+        json_object_set_new(o, "sqnr_db", real_or_null(ok, c->m.sqnr_db));
+        json_object_set_new(o, "mse", real_or_null(ok, c->m.mse));
+        if (res->has_norm)
+            json_object_set_new(o, "nrmse_w", real_or_null(ok, c->m.nrmse_w));
+        if (res->experts || res->ndim == 3) {
+            json_t *ex = json_null();
+            if (ok && c->expert_nrmse) {
+                ex = json_array();
+                for (int64_t e = 0; e < res->experts; e++)
+                    json_array_append_new(ex, json_real(c->expert_nrmse[e]));
+            }
+            json_object_set_new(o, "nrmse_worst", real_or_null(ok, c->nrmse_worst));
+            json_object_set_new(o, "sqnr_db_worst", real_or_null(ok, c->sqnr_db_worst));
+            json_object_set_new(o, "expert_nrmse", ex);
+        }
+        if (!ok)
+            json_object_set_new(o, "reason", json_string(c->reason));
+        json_array_append_new(cfgs, o);
+    }
+    json_object_set_new(doc, "schema", json_integer(1));
+    json_object_set_new(doc, "tensor", json_string(tensor));
+    json_object_set_new(doc, "hash", hash ? json_string(hash) : json_null());
+    json_object_set_new(doc, "shape", shape);
+    json_object_set_new(doc, "params", json_integer((json_int_t)res->params));
+    json_object_set_new(doc, "dtype", json_string(mint_dtype_name(res->dtype)));
+    json_object_set_new(doc, "out_dtype", json_string(mint_dtype_name(res->out_dtype)));
+    json_object_set_new(doc, "quantizer",
+                        json_string(res->quantizer == MINT_RD_MINMAX ? "minmax" : "mlx"));
+    json_object_set_new(doc, "norm", norm ? json_string(norm) : json_null());
+    json_object_set_new(doc, "experts", res->ndim == 3 ? json_integer(res->experts) : json_null());
+    json_object_set_new(doc, "configs", cfgs);
+    return doc;
 }

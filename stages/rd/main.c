@@ -39,8 +39,7 @@
 #include "mint/st.h"
 
 #define VETO_DB 9.0
-#define MAP_CHUNK (64u << 20) /* drop mapped pages after this many source bytes */
-#define DUMP_CHUNK (4u << 20) /* dump buffer, bytes of float32 */
+#define HASH_CHUNK (64u << 20) /* drop mapped pages after this many bytes */
 
 static const char usage[] =
     "usage: mint-rd INDEX TENSOR -o rd.json [--quantizer mlx|minmax] [--configs LIST]\n"
@@ -64,12 +63,6 @@ static const char help_text[] =
     "  --dump-out FILE     ... to FILE, raw little-endian float32 rows x cols\n"
     "  -q, --quiet         no summary line on stderr\n"
     "  -h, --help          this text\n";
-
-struct cfg_out {
-    struct mint_qcfg c;
-    int avail;
-    char reason[160];
-};
 
 static int usage_err(const char *msg)
 {
@@ -115,7 +108,7 @@ static void hash_data(const struct mint_st_model *m, const struct mint_st_tensor
     struct mint_hasher h;
     MINT_ASSERT(mint_hasher_init(&h) == 0);
     while (left) {
-        size_t n = left > MAP_CHUNK ? MAP_CHUNK : (size_t)left;
+        size_t n = left > HASH_CHUNK ? HASH_CHUNK : (size_t)left;
         mint_map_advise_seq(map, off, n);
         mint_hasher_update(&h, p, n);
         mint_map_advise_done(map, off, n);
@@ -214,23 +207,24 @@ static int load_norm(const struct mint_st_model *m, const json_t *tensors, const
     return 1;
 }
 
-static json_t *real_or_null(int ok, double v)
-{
-    return ok ? json_real(v) : json_null();
-}
+struct dump_ctx {
+    struct mint_afile *af;
+};
 
-static void to_le(float *f, size_t n)
+static int dump_write(void *ctx, const float *buf, size_t n, struct mint_err *err)
 {
+    struct dump_ctx *d = ctx;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     for (size_t i = 0; i < n; i++) {
         uint32_t u;
-        memcpy(&u, f + i, 4);
+        memcpy(&u, buf + i, 4);
         u = __builtin_bswap32(u);
-        memcpy(f + i, &u, 4);
+        if (mint_afile_write(d->af, &u, 4, err) < 0)
+            return -1;
     }
+    return 0;
 #else
-    (void)f;
-    (void)n;
+    return mint_afile_write(d->af, buf, n * sizeof *buf, err);
 #endif
 }
 
@@ -241,7 +235,7 @@ int main(int argc, char **argv)
     int quiet = 0, c, rc = 0;
     struct mint_err err = {0};
     struct mint_qcfg cfg[MINT_RD_MAX_CFGS], dump_cfg = {0, 0};
-    size_t ncfg, nint, dump_idx = (size_t)-1;
+    size_t ncfg;
     enum mint_rd_quantizer quantizer;
     static const struct option lo[] = {
         {"quantizer", required_argument, 0, 'Q'}, {"configs", required_argument, 0, 'C'},
@@ -296,31 +290,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "mint-rd: bad --dump '%s' (one bits:group, or 16)\n", dump_arg);
         return usage_err(NULL);
     }
-    nint = ncfg;
-    if (dump_arg) {
-        for (size_t i = 0; i < ncfg; i++)
-            if (cfg[i].bits == dump_cfg.bits && cfg[i].group == dump_cfg.group)
-                dump_idx = i;
-        if (dump_idx == (size_t)-1) {
-            cfg[nint] = dump_cfg;
-            dump_idx = nint++;
-        }
-    }
-
     double t0 = mint_now();
     json_t *index = NULL, *doc = NULL;
     struct mint_st_model model;
-    int model_open = 0;
-    float *gamma = NULL, *dbuf = NULL;
-    struct mint_rd rd;
-    int rd_open = 0;
-    struct mint_rd_sums *sums = NULL; /* (E, nint) */
-    struct cfg_out co[MINT_RD_MAX_CFGS];
+    int model_open = 0, af_open = 0, has_norm = 0;
+    float *gamma = NULL;
+    struct mint_rd_result res;
     struct mint_afile af = {0};
-    int af_open = 0;
+    struct dump_ctx dctx = {&af};
+    struct mint_rd_dump dump = {dump_cfg, dump_write, &dctx};
     char norm_name[1024] = "";
-    int has_norm = 0;
 
+    memset(&res, 0, sizeof res);
     index = mint_json_load(index_path, &err);
     if (!index)
         goto fail;
@@ -349,23 +330,13 @@ int main(int argc, char **argv)
     if (!(t = open_checked(&model, entry, tname, &err)))
         goto fail;
 
-    /* geometry */
-    int64_t E = 1, rows, cols;
-    int one_d = t->ndim <= 1, experts = t->ndim == 3;
-    if (one_d) {
-        rows = 1;
-        cols = (int64_t)t->nelem;
-    } else if (experts) {
-        E = t->shape[0];
-        rows = t->shape[1];
+    /* columns as mint_rd_measure sees them: last dim (2-D, 3-D), all (0/1-D), else (d0, -1) */
+    int64_t cols = 1;
+    if (t->ndim == 3)
         cols = t->shape[2];
-    } else {
-        rows = t->shape[0];
-        cols = rows ? (int64_t)(t->nelem / (uint64_t)rows) : 0;
-        for (int d = 1; !rows && d < t->ndim; d++) /* zero rows: cols from the shape */
-            cols = d == 1 ? t->shape[1] : cols * t->shape[d];
-    }
-
+    else
+        for (int d = t->ndim <= 1 ? 0 : 1; d < t->ndim; d++)
+            cols *= t->shape[d];
     enum mint_dtype odt = !strcmp(dtype_arg, "bf16") ? MINT_DT_BF16
                           : !strcmp(dtype_arg, "f16") ? MINT_DT_F16
                           : (t->dtype == MINT_DT_F16 || t->dtype == MINT_DT_BF16) ? t->dtype
@@ -376,221 +347,44 @@ int main(int argc, char **argv)
         goto fail;
     has_norm = gr > 0;
 
-    struct mint_rd_opts opt = {quantizer, t->dtype, odt, gamma, MINT_RD_KERNEL_AUTO};
-    if (mint_rd_init(&rd, cols, cfg, nint, &opt, &err) < 0) {
-        mint_err_prefix(&err, "%s", tname);
-        goto fail;
-    }
-    rd_open = 1;
-    for (size_t i = 0; i < nint; i++) {
-        co[i].c = cfg[i];
-        co[i].reason[0] = 0;
-        if (cfg[i].bits != MINT_BITS_PASSTHROUGH && one_d) {
-            rd.avail[i] = 0;
-            snprintf(co[i].reason, sizeof co[i].reason, "1-D tensor");
-        } else if (!rd.avail[i]) {
-            snprintf(co[i].reason, sizeof co[i].reason, "group %d does not divide %" PRId64
-                     " columns", cfg[i].group, cols);
-        }
-        co[i].avail = rd.avail[i];
-    }
-    if (dump_arg && !co[dump_idx].avail) {
-        mint_err_set(&err, "%s: --dump %s: configuration unavailable (%s)", tname, dump_arg,
-                     co[dump_idx].reason);
-        goto fail;
-    }
-    sums = calloc((size_t)E * nint, sizeof *sums);
-    if (!sums) {
-        mint_err_setc(&err, MINT_EXIT_IO, "%s: out of memory", tname);
-        goto fail;
-    }
     if (dump_arg) {
         if (mint_afile_open(&af, dump_out, &err) < 0)
             goto fail;
         af_open = 1;
     }
-
-    /* measure: rows in chunks of about MAP_CHUNK source bytes */
-    {
-        const struct mint_map *map = &model.files[t->file].map;
-        const unsigned char *base = mint_st_model_data(&model, t);
-        const size_t es = mint_dtype_size(t->dtype);
-        const uint64_t row_bytes = (uint64_t)cols * es;
-        int64_t chunk_rows = row_bytes ? (int64_t)(MAP_CHUNK / row_bytes) : 1;
-        int64_t dump_rows = cols ? (int64_t)(DUMP_CHUNK / ((uint64_t)cols * 4)) : 1;
-        if (chunk_rows < 1)
-            chunk_rows = 1;
-        if (dump_rows < 1)
-            dump_rows = 1;
-        if (dump_arg) {
-            if (chunk_rows > dump_rows)
-                chunk_rows = dump_rows;
-            dbuf = malloc((size_t)chunk_rows * (size_t)cols * sizeof *dbuf + 1);
-            if (!dbuf) {
-                mint_err_setc(&err, MINT_EXIT_IO, "%s: out of memory", tname);
-                goto fail;
-            }
-        }
-        for (int64_t e = 0; e < E; e++) {
-            for (int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
-                int64_t nr = rows - r0 < chunk_rows ? rows - r0 : chunk_rows, bad;
-                uint64_t off = ((uint64_t)e * (uint64_t)rows + (uint64_t)r0) * row_bytes;
-                size_t moff = (size_t)(t->offset + off), mlen = (size_t)((uint64_t)nr * row_bytes);
-                mint_map_advise_seq(map, moff, mlen);
-                if (mint_rd_rows(&rd, base + off, nr, sums + e * (int64_t)nint, dump_idx, dbuf,
-                                 &bad, &err) < 0) {
-                    int64_t row = r0 + bad / (cols ? cols : 1);
-                    if (experts)
-                        mint_err_set(&err, "%s: non-finite weight at [%" PRId64 ", %" PRId64
-                                     ", %" PRId64 "]", tname, e, row, bad % cols);
-                    else if (one_d)
-                        mint_err_set(&err, "%s: non-finite weight at [%" PRId64 "]", tname,
-                                     bad);
-                    else
-                        mint_err_set(&err, "%s: non-finite weight at row %" PRId64
-                                     ", column %" PRId64, tname, row, bad % cols);
-                    goto fail;
-                }
-                mint_map_advise_done(map, moff, mlen);
-                if (dump_arg) {
-                    size_t n = (size_t)nr * (size_t)cols;
-                    to_le(dbuf, n);
-                    if (mint_afile_write(&af, dbuf, n * sizeof *dbuf, &err) < 0)
-                        goto fail;
-                }
-            }
-        }
-    }
-
-    /* availability after measuring */
-    uint64_t n_all = t->nelem, n_e = (uint64_t)rows * (uint64_t)cols;
-    for (size_t i = 0; i < nint; i++) {
-        if (!co[i].avail)
-            continue;
-        if (cfg[i].bits == MINT_BITS_PASSTHROUGH && odt == MINT_DT_F16 &&
-            t->dtype != MINT_DT_F16 && rd.absmax > 65504.0f) {
-            co[i].avail = 0;
-            snprintf(co[i].reason, sizeof co[i].reason,
-                     "max |w| = %.9g exceeds the F16 range (65504)", (double)rd.absmax);
-            continue;
-        }
-        for (int64_t e = 0; e < E; e++) {
-            const struct mint_rd_sums *s = &sums[e * (int64_t)nint + (int64_t)i];
-            if (!isfinite(s->se) || !isfinite(s->sew)) {
-                co[i].avail = 0;
-                snprintf(co[i].reason, sizeof co[i].reason,
-                         "dequantized values are not finite (%s overflows %s)",
-                         cfg[i].bits == MINT_BITS_PASSTHROUGH ? "a weight" : "a scale or bias",
-                         mint_dtype_name(odt));
-                break;
-            }
-        }
-    }
-    if (dump_arg && !co[dump_idx].avail) {
-        mint_err_set(&err, "%s: --dump %s: configuration unavailable (%s)", tname, dump_arg,
-                     co[dump_idx].reason);
+    struct mint_rd_opts opt = {quantizer, t->dtype, odt, gamma, MINT_RD_KERNEL_AUTO};
+    if (mint_rd_measure(mint_st_model_data(&model, t), t->dtype, t->ndim, t->shape, cfg, ncfg,
+                        &opt, dump_arg ? &dump : NULL, &model.files[t->file].map, &res,
+                        &err) < 0) {
+        mint_err_prefix(&err, "%s", tname);
         goto fail;
     }
-
-    /* rd.json */
-    json_t *jcfgs = json_array();
-    int best = -1;
-    double best_db = 0;
-    for (size_t i = 0; i < ncfg; i++) {
-        struct mint_rd_metrics m = {0, 0, 0, 0};
-        double worst = 0, worst_db = MINT_RD_SQNR_CAP, nw = 0;
-        json_t *o = json_object(), *ex = NULL;
-        int ok = co[i].avail;
-        json_object_set_new(o, "bits", json_integer(cfg[i].bits));
-        json_object_set_new(o, "group", json_integer(cfg[i].group));
-        json_object_set_new(o, "available", json_boolean(ok));
-        json_object_set_new(o, "bytes", ok ? json_integer((json_int_t)mint_quant_bytes(
-                                                 n_all, cfg[i]))
-                                           : json_null());
-        if (ok && !experts) {
-            mint_rd_metrics(&sums[i], n_all, &m);
-        } else if (ok) {
-            struct mint_rd_sums tot = {0, 0, 0, 0};
-            double wsum = 0, wsum_w = 0;
-            ex = json_array();
-            for (int64_t e = 0; e < E; e++) {
-                struct mint_rd_metrics me;
-                const struct mint_rd_sums *s = &sums[e * (int64_t)nint + (int64_t)i];
-                mint_rd_metrics(s, n_e, &me);
-                tot.se += s->se;
-                wsum += (double)n_e * me.nrmse;
-                wsum_w += (double)n_e * me.nrmse_w;
-                worst = me.nrmse > worst ? me.nrmse : worst;
-                worst_db = me.sqnr_db < worst_db ? me.sqnr_db : worst_db;
-                json_array_append_new(ex, json_real(me.nrmse));
-            }
-            nw = (double)n_e * (double)E;
-            m.nrmse = nw > 0 ? wsum / nw : 0;
-            m.nrmse_w = nw > 0 ? wsum_w / nw : 0;
-            m.sqnr_db = mint_rd_sqnr_of_nrmse(m.nrmse);
-            m.mse = n_all ? tot.se / (double)n_all : 0;
-        }
-        json_object_set_new(o, "nrmse", real_or_null(ok, m.nrmse));
-        json_object_set_new(o, "sqnr_db", real_or_null(ok, m.sqnr_db));
-        json_object_set_new(o, "mse", real_or_null(ok, m.mse));
-        if (has_norm)
-            json_object_set_new(o, "nrmse_w", real_or_null(ok, m.nrmse_w));
-        if (experts) {
-            json_object_set_new(o, "nrmse_worst", real_or_null(ok, worst));
-            json_object_set_new(o, "sqnr_db_worst", real_or_null(ok, worst_db));
-            json_object_set_new(o, "expert_nrmse", ex ? ex : json_null());
-        }
-        if (!ok)
-            json_object_set_new(o, "reason", json_string(co[i].reason));
-        json_array_append_new(jcfgs, o);
-        double veto_db = experts ? worst_db : m.sqnr_db;
-        if (ok && veto_db >= VETO_DB &&
-            (best < 0 || mint_quant_bytes(n_all, cfg[i]) < mint_quant_bytes(n_all, cfg[best]))) {
-            best = (int)i;
-            best_db = veto_db;
-        }
-    }
-    json_t *jshape = json_array();
-    for (int d = 0; d < t->ndim; d++)
-        json_array_append_new(jshape, json_integer(t->shape[d]));
-    doc = json_object();
-    json_object_set_new(doc, "schema", json_integer(1));
-    json_object_set_new(doc, "tensor", json_string(tname));
-    json_object_set_new(doc, "hash", json_deep_copy(json_object_get(entry, "hash")));
-    json_object_set_new(doc, "shape", jshape);
-    json_object_set_new(doc, "params", json_integer((json_int_t)n_all));
-    json_object_set_new(doc, "dtype", json_string(mint_dtype_name(t->dtype)));
-    json_object_set_new(doc, "out_dtype", json_string(mint_dtype_name(odt)));
-    json_object_set_new(doc, "quantizer", json_string(qname));
-    json_object_set_new(doc, "norm", has_norm ? json_string(norm_name) : json_null());
-    json_object_set_new(doc, "experts", experts ? json_integer(E) : json_null());
-    json_object_set_new(doc, "configs", jcfgs);
-
+    doc = mint_rd_json(&res, tname, json_string_value(json_object_get(entry, "hash")),
+                       has_norm ? norm_name : NULL);
     if (af_open) {
-        if (mint_afile_commit(&af, 1, &err) < 0) {
-            af_open = 0;
-            goto fail;
-        }
         af_open = 0;
+        if (mint_afile_commit(&af, 1, &err) < 0)
+            goto fail;
     }
     if (mint_json_write(out, doc, &err) < 0)
         goto fail;
     if (!quiet) {
-        char shp[128] = "";
+        char shp[160] = "";
         size_t l = 0;
+        int best = mint_rd_best(&res, VETO_DB);
         for (int d = 0; d < t->ndim && l < sizeof shp - 24; d++)
             l += (size_t)snprintf(shp + l, sizeof shp - l, "%s%" PRId64, d ? "x" : "",
                                   t->shape[d]);
-        if (best >= 0 && cfg[best].bits != MINT_BITS_PASSTHROUGH)
-            fprintf(stderr, "mint-rd: %s [%s] %s: cheapest >= %.0f dB: %d:%d (%.2f dB), %.3f s\n",
-                    tname, shp, mint_dtype_name(t->dtype), VETO_DB, cfg[best].bits,
-                    cfg[best].group, best_db, mint_now() - t0);
-        else if (best >= 0)
-            fprintf(stderr, "mint-rd: %s [%s] %s: cheapest >= %.0f dB: 16-bit, %.3f s\n", tname,
-                    shp, mint_dtype_name(t->dtype), VETO_DB, mint_now() - t0);
+        fprintf(stderr, "mint-rd: %s [%s] %s: ", tname, shp, mint_dtype_name(t->dtype));
+        if (best < 0)
+            fprintf(stderr, "nothing >= %.0f dB", VETO_DB);
+        else if (res.cfg[best].c.bits == MINT_BITS_PASSTHROUGH)
+            fprintf(stderr, "cheapest >= %.0f dB: 16-bit", VETO_DB);
         else
-            fprintf(stderr, "mint-rd: %s [%s] %s: nothing >= %.0f dB, %.3f s\n", tname, shp,
-                    mint_dtype_name(t->dtype), VETO_DB, mint_now() - t0);
+            fprintf(stderr, "cheapest >= %.0f dB: %d:%d (%.2f dB)", VETO_DB,
+                    res.cfg[best].c.bits, res.cfg[best].c.group,
+                    res.experts ? res.cfg[best].sqnr_db_worst : res.cfg[best].m.sqnr_db);
+        fprintf(stderr, ", %.3f s\n", mint_now() - t0);
     }
     goto done;
 
@@ -599,13 +393,10 @@ fail:
 done:
     if (af_open)
         mint_afile_abort(&af);
+    mint_rd_result_release(&res);
     json_decref(doc);
     json_decref(index);
-    free(dbuf);
-    free(sums);
     free(gamma);
-    if (rd_open)
-        mint_rd_release(&rd);
     if (model_open)
         mint_st_model_release(&model);
     return rc;
