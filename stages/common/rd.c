@@ -354,7 +354,9 @@ cfg_avx2_body(const struct mint_rd *r, const float *w, struct mint_qcfg c, float
             __m256 v = _mm256_loadu_ps(w + k);
             __m256 q = _mm256_round_ps(_mm256_div_ps(_mm256_sub_ps(v, z), s),
                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-            q = _mm256_min_ps(_mm256_max_ps(zero, q), L); /* keeps -0 like the C clamp */
+            /* max(a,b) = a > b ? a : b, min(a,b) = a < b ? a : b: this order keeps -0 and NaN
+             * exactly like the C clamp q < 0 ? 0 : (q > L ? L : q) */
+            q = _mm256_min_ps(L, _mm256_max_ps(zero, q));
             __m256 d = _mm256_add_ps(_mm256_mul_ps(sf, q), zf);
             __m256 e = _mm256_sub_ps(d, v);
             __m256d elo = _mm256_cvtps_pd(_mm256_castps256_ps128(e));
