@@ -19,7 +19,7 @@
  *  - Stacked experts: nrmse and nrmse_w are the parameter-weighted means of the per-expert
  *    values, sqnr_db = min(100, -20 log10 nrmse) of that mean, mse pooled over all elements,
  *    nrmse_worst = max, sqnr_db_worst = min over experts, expert_nrmse per expert.
- *  - --norm auto with a norm whose length is not cols: no norm (a note on stderr).
+ *  - --norm auto whose norm is absent or not a vector of cols: no norm (a note on stderr).
  *  - --dump writes the dequantized tensor of one configuration (measured the same way, also
  *    if it is not in --configs) as raw little-endian float32, rows × cols in storage order. */
 #include <getopt.h>
@@ -181,6 +181,9 @@ static int load_norm(const struct mint_st_model *m, const json_t *tensors, const
     if (!entry) {
         if (explicit_name)
             return mint_err_set(err, "%s: norm tensor '%s' is not in the index", tensor, name);
+        if (!quiet)
+            fprintf(stderr, "mint-rd: %s: note: norm '%s' not in the index; no norm weighting\n",
+                    tensor, name);
         return 0;
     }
     if (!(t = open_checked(m, entry, name, err)))
