@@ -140,6 +140,7 @@ struct mint_rd_result {
     int64_t rows, cols;          /* per expert; 1-D: one row */
     uint64_t params;
     float absmax;                /* max |w| */
+    enum mint_rd_kernel kernel;  /* the kernel that ran (resolved from AUTO) */
     size_t ncfg;
     struct mint_rd_cfg_result cfg[MINT_RD_MAX_CFGS];
 };

@@ -18,6 +18,7 @@
  */
 #include "mint/rd.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,33 +170,78 @@ static void params_scalar(struct mint_rd *r, struct mint_qcfg c, const float *lo
 
 /* ---- element kernels, scalar ---- */
 
-static void cfg_scalar(const struct mint_rd *r, const float *w, struct mint_qcfg c, float *out,
-                       double se[8], double sew[8])
+/* no-trapping-math only lets GCC if-convert the compares and vectorize the loop (we never read
+ * FP exception flags): every value stays the same IEEE result.  fp-contract=off is repeated in
+ * case the attribute resets it: a fused multiply-add would change sf·q + zf. */
+#define SCALAR_FN __attribute__((optimize("no-trapping-math", "fp-contract=off")))
+
+/* rintf (round half to even, sign kept) without a libm call where float arithmetic is plain
+ * IEEE single precision: for |x| < 2^22, (x + 1.5·2^23) - 1.5·2^23 rounds x to an integer in
+ * the default mode, and copysignf restores rintf's -0; larger |x| are already integers.  NaN
+ * passes through.  Lets the compiler keep (or vectorize) the loop where rintf is a call. */
+SCALAR_FN static inline float rint_exact(float x)
+{
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    const float magic = 12582912.0f;
+    float r = copysignf((x + magic) - magic, x);
+    return fabsf(x) < 4194304.0f ? r : x;
+#else
+    return rintf(x);
+#endif
+}
+
+SCALAR_FN static inline __attribute__((always_inline)) void
+cfg_scalar_body(const struct mint_rd *r, const float *w, struct mint_qcfg c, float *out,
+                double se[8], double sew[8], const int with_g2, const int with_out)
 {
     const int g = c.group;
     const int64_t ng = r->cols / g;
     const float L = (float)((1 << c.bits) - 1);
     const double *g2 = r->g2;
+    double a[8], b[8];
+    memcpy(a, se, sizeof a);
+    memcpy(b, sew, sizeof b);
     for (int64_t gi = 0; gi < ng; gi++) {
         const float s = r->s[gi], z = r->z[gi], sf = r->sf[gi], zf = r->zf[gi];
         const int64_t base = gi * g;
         for (int k0 = 0; k0 < g; k0 += 8) {
+            const float *W = w + base + k0;
             float d[8], e[8];
             for (int l = 0; l < 8; l++) {
-                float q = rintf((w[base + k0 + l] - z) / s);
-                q = q < 0.0f ? 0.0f : (q > L ? L : q);
+                float q = rint_exact((W[l] - z) / s);
+                q = q < 0.0f ? 0.0f : q;
+                q = q > L ? L : q;
                 d[l] = sf * q + zf;
-                e[l] = d[l] - w[base + k0 + l];
+                e[l] = d[l] - W[l];
             }
             for (int l = 0; l < 8; l++) {
                 double e2 = (double)e[l] * (double)e[l];
-                se[l] += e2;
-                if (g2)
-                    sew[l] += e2 * g2[base + k0 + l];
+                a[l] += e2;
+                if (with_g2)
+                    b[l] += e2 * g2[base + k0 + l];
             }
-            if (out)
-                memcpy(out + base + k0, d, sizeof d);
+            if (with_out)
+                for (int l = 0; l < 8; l++)
+                    out[base + k0 + l] = d[l];
         }
+    }
+    memcpy(se, a, sizeof a);
+    memcpy(sew, b, sizeof b);
+}
+
+SCALAR_FN static void cfg_scalar(const struct mint_rd *r, const float *w, struct mint_qcfg c, float *out,
+                       double se[8], double sew[8])
+{
+    if (r->g2) {
+        if (out)
+            cfg_scalar_body(r, w, c, out, se, sew, 1, 1);
+        else
+            cfg_scalar_body(r, w, c, out, se, sew, 1, 0);
+    } else {
+        if (out)
+            cfg_scalar_body(r, w, c, out, se, sew, 0, 1);
+        else
+            cfg_scalar_body(r, w, c, out, se, sew, 0, 0);
     }
 }
 
@@ -861,6 +907,7 @@ int mint_rd_measure(const void *data, enum mint_dtype dtype, int ndim, const int
     o.src_dtype = dtype;
     if (mint_rd_init(&rd, cols, cfg, nint, &o, err) < 0)
         return -1;
+    res->kernel = rd.kernel;
     res->ncfg = ncfg;
     for (size_t i = 0; i < nint; i++) {
         struct mint_rd_cfg_result *cr = &res->cfg[i];
