@@ -20,6 +20,8 @@
  *    values, sqnr_db = min(100, -20 log10 nrmse) of that mean, mse pooled over all elements,
  *    nrmse_worst = max, sqnr_db_worst = min over experts, expert_nrmse per expert.
  *  - --norm auto whose norm is absent or not a vector of cols: no norm (a note on stderr).
+ *  - MINT_RD_KERNEL=scalar|avx2|ref (environment) forces a kernel, for tests: the output bytes
+ *    are the same whatever the kernel.
  *  - --dump writes the dequantized tensor of one configuration (measured the same way, also
  *    if it is not in --configs) as raw little-endian float32, rows × cols in storage order. */
 #include <getopt.h>
@@ -356,6 +358,13 @@ int main(int argc, char **argv)
         af_open = 1;
     }
     struct mint_rd_opts opt = {quantizer, t->dtype, odt, gamma, MINT_RD_KERNEL_AUTO};
+    const char *kenv = getenv("MINT_RD_KERNEL"); /* testing: results must not depend on it */
+    if (kenv && !strcmp(kenv, "scalar"))
+        opt.kernel = MINT_RD_KERNEL_SCALAR;
+    else if (kenv && !strcmp(kenv, "ref"))
+        opt.kernel = MINT_RD_KERNEL_REF;
+    else if (kenv && !strcmp(kenv, "avx2"))
+        opt.kernel = MINT_RD_KERNEL_AVX2;
     if (mint_rd_measure(mint_st_model_data(&model, t), t->dtype, t->ndim, t->shape, cfg, ncfg,
                         &opt, dump_arg ? &dump : NULL, &model.files[t->file].map, &res,
                         &err) < 0) {
