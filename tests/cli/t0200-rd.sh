@@ -126,6 +126,21 @@ cmp -s "$tmp/k1.json" "$tmp/k2.json" || fail "two runs, different bytes"
 touch -d '2000-01-01' "$tmp/k1.json"; $R "$tmp/t.json" $k -o "$tmp/k1.json" -q
 [ "$(stat -c %Y "$tmp/k1.json")" -lt 1000000000 ] || fail "unchanged output was rewritten"
 
+# every kernel gives the same bytes (F32 source with a norm, BF16 source, minmax, a dump);
+# "auto" is avx2 where the CPU has it
+for kern in scalar ref auto; do
+    MINT_RD_KERNEL=$kern $R "$tmp/t.json" $k -o "$tmp/kk.json" -q || fail "$kern exit $?"
+    cmp -s "$tmp/k1.json" "$tmp/kk.json" || fail "kernel $kern: other bytes"
+    MINT_RD_KERNEL=$kern $R "$tmp/s.json" model.layers.2.self_attn.v_proj.weight -o "$tmp/kv-$kern.json" -q \
+        --dump 3:32 --dump-out "$tmp/kv-$kern.bin" || fail "$kern exit $?"
+    MINT_RD_KERNEL=$kern $R "$tmp/s.json" model.layers.2.mlp.up_proj.weight -o "$tmp/km-$kern.json" -q \
+        --quantizer minmax || fail "$kern minmax exit $?"
+done
+for kern in scalar ref; do
+    cmp -s "$tmp/kv-auto.json" "$tmp/kv-$kern.json" && cmp -s "$tmp/kv-auto.bin" "$tmp/kv-$kern.bin" &&
+        cmp -s "$tmp/km-auto.json" "$tmp/km-$kern.json" || fail "kernel $kern: other bytes on stories260K"
+done
+
 # --dump: raw float32 rows x cols; 16-bit of a BF16 source is the source widened
 qp=model.layers.0.self_attn.q_proj.weight
 $R "$tmp/t.json" $qp -o "$tmp/dq.json" -q --dump 4:64 --dump-out "$tmp/d4" || fail "--dump exit $?"
