@@ -5,9 +5,10 @@
  *
  * The tensor is found in INDEX (from mint-index) by canonical name, read from model.dir (as
  * written in the index, i.e. relative to the working directory if relative), and its XXH3-128
- * must equal the index's hash.  Rows are converted to float32 one at a time from the mapped
- * file and measured against every configuration in one pass (stages/common/rd.c), so memory
- * is a few rows plus the mapped pages, which are dropped every 64 MiB.
+ * must equal the index's hash.  mint_rd_measure (stages/common/rd.c) converts rows to
+ * float32 one at a time from the mapped file and measures every configuration in one pass per
+ * row, so memory is a few rows plus the mapped pages, dropped every 64 MiB (the parsed index
+ * is released before measuring).  Output bytes do not depend on the kernel (AVX2 or scalar).
  *
  * Decisions where the issue and specs leave room (the merge stage reads exactly this):
  *  - 2-D [rows, cols]; 3-D [E, rows, cols] = stacked experts, measured per expert; > 3-D viewed
@@ -300,6 +301,7 @@ int main(int argc, char **argv)
     struct mint_st_model model;
     int model_open = 0, af_open = 0, has_norm = 0;
     float *gamma = NULL;
+    char *hash = NULL;
     struct mint_rd_result res;
     struct mint_afile af = {0};
     struct dump_ctx dctx = {&af};
@@ -351,6 +353,14 @@ int main(int argc, char **argv)
     if (gr < 0)
         goto fail;
     has_norm = gr > 0;
+    /* the index can be large (one entry per tensor): keep what is needed, drop the rest */
+    hash = strdup(json_string_value(json_object_get(entry, "hash")));
+    json_decref(index);
+    index = NULL;
+    if (!hash) {
+        mint_err_setc(&err, MINT_EXIT_IO, "%s: out of memory", tname);
+        goto fail;
+    }
 
     if (dump_arg) {
         if (mint_afile_open(&af, dump_out, &err) < 0)
@@ -371,8 +381,7 @@ int main(int argc, char **argv)
         mint_err_prefix(&err, "%s", tname);
         goto fail;
     }
-    doc = mint_rd_json(&res, tname, json_string_value(json_object_get(entry, "hash")),
-                       has_norm ? norm_name : NULL);
+    doc = mint_rd_json(&res, tname, hash, has_norm ? norm_name : NULL);
     if (af_open) {
         af_open = 0;
         if (mint_afile_commit(&af, 1, &err) < 0)
@@ -409,6 +418,7 @@ done:
     json_decref(doc);
     json_decref(index);
     free(gamma);
+    free(hash);
     if (model_open)
         mint_st_model_release(&model);
     return rc;
