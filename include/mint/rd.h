@@ -4,9 +4,10 @@
  * one pass per row: for every configuration it quantizes each group (MLX or MINT min/max),
  * dequantizes from the stored (BF16/F16-rounded) scale and bias, and adds ΣE², ΣW², ΣE²γ²,
  * ΣW²γ² (double) into caller-owned sums.  Bits are never packed.  The fast kernels (AVX2 with
- * runtime dispatch, and a portable scalar one) give results bit-identical to the reference path
- * mint_quant_row_mlx + mint_dequant_row (mint_rd_row_ref).  No global state; a context is used
- * by one thread at a time.  Errors fill struct mint_err and return -1. */
+ * runtime dispatch, and a portable scalar one that GCC vectorizes) give results bit-identical
+ * to the reference path mint_quant_row_mlx + mint_dequant_row (MINT_RD_KERNEL_REF): same
+ * dequantized values (minmax: up to the sign of a zero), same sums.  No global state; a
+ * context is used by one thread at a time.  Errors fill struct mint_err and return -1. */
 #ifndef MINT_RD_H
 #define MINT_RD_H
 
@@ -63,14 +64,15 @@ struct mint_rd {
     /* per-row work buffers */
     float *w;        /* (cols) the row, 32-byte aligned */
     double *g2;      /* (cols) γ_j² in double, or NULL */
-    float *lo, *hi;  /* (cols/32 + 8) group min/max, per group size */
+    float *lo, *hi;  /* group min/max: 32-, 64-, 128-groups, each region padded by 8 */
     float *s, *z, *sf, *zf; /* (cols/32 + 8) per-group code scale/bias and stored ones */
     float *deq;      /* (cols) reference-path scratch */
     uint32_t *packed;
     uint16_t *qs, *qb;
 };
 
-/* Kernel name for reports ("avx2", "scalar", "ref"). */
+/* Can this CPU run kernel k?  Kernel name for reports ("avx2", "scalar", "ref"). */
+int mint_rd_kernel_available(enum mint_rd_kernel k);
 const char *mint_rd_kernel_name(enum mint_rd_kernel k);
 
 /* cfgs: ncfg <= MINT_RD_MAX_CFGS valid configurations; unavailable ones (g ∤ cols) are kept
