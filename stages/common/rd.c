@@ -30,6 +30,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #define RD_HAVE_AVX2 1
+#include <cpuid.h>
 #include <immintrin.h>
 #define AVX2_FN __attribute__((target("avx2,f16c")))
 #else
@@ -173,7 +174,11 @@ static void params_scalar(struct mint_rd *r, struct mint_qcfg c, const float *lo
 /* no-trapping-math only lets GCC if-convert the compares and vectorize the loop (we never read
  * FP exception flags): every value stays the same IEEE result.  fp-contract=off is repeated in
  * case the attribute resets it: a fused multiply-add would change sf·q + zf. */
+#if defined(__GNUC__) && !defined(__clang__)
 #define SCALAR_FN __attribute__((optimize("no-trapping-math", "fp-contract=off")))
+#else
+#define SCALAR_FN
+#endif
 
 /* rintf (round half to even, sign kept) without a libm call where float arithmetic is plain
  * IEEE single precision: for |x| < 2^22, (x + 1.5·2^23) - 1.5·2^23 rounds x to an integer in
@@ -483,8 +488,11 @@ AVX2_FN static void pass_avx2(const struct mint_rd *r, const float *w, float *ou
 
 static int cpu_has_avx2(void)
 {
+    unsigned a, b, c, d;
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    if (!__builtin_cpu_supports("avx2") || !__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    return (c >> 29) & 1; /* F16C */
 }
 #else
 static int cpu_has_avx2(void)
@@ -513,6 +521,11 @@ static void cfg_ref(struct mint_rd *r, const float *w, struct mint_qcfg c, float
 }
 
 /* ---- public ---- */
+
+int mint_rd_kernel_available(enum mint_rd_kernel k)
+{
+    return k != MINT_RD_KERNEL_AVX2 || cpu_has_avx2();
+}
 
 const char *mint_rd_kernel_name(enum mint_rd_kernel k)
 {

@@ -50,11 +50,7 @@ static float bf16r(double x)
 
 static int have_avx2(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
-#else
-    return 0;
-#endif
+    return mint_rd_kernel_available(MINT_RD_KERNEL_AVX2);
 }
 
 static uint32_t f2u(float f)
