@@ -8,6 +8,7 @@ include mk/toolchain.mk
 include mk/pipeline.mk
 include mk/test.mk
 include mk/bench.mk
+include mk/eval.mk
 
 .DEFAULT_GOAL := run
 

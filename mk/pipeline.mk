@@ -58,7 +58,7 @@ MODEL_FILES := $(wildcard $(MODEL_DIR)/*.safetensors $(MODEL_DIR)/config.json \
                  $(MODEL_DIR)/model.safetensors.index.json)
 
 NON_PIPELINE_GOALS := help build test test-build hdr-check clean distclean clean-cas \
-                      clean-model bench bench-8b install uninstall
+                      clean-model bench bench-8b install uninstall eval
 PIPELINE := $(filter-out $(NON_PIPELINE_GOALS),$(or $(MAKECMDGOALS),run))
 
 ifneq ($(PIPELINE),)

@@ -37,6 +37,10 @@ uint64_t mint_quant_bytes(uint64_t n, struct mint_qcfg c);
  * 2-byte values in dtype sdt. */
 void mint_quant_row_mlx(const float *w, int64_t cols, struct mint_qcfg c, enum mint_dtype sdt,
                         uint32_t *packed, uint16_t *scales, uint16_t *biases);
+/* The MLX per-group parameters from the group's true min and max, float32 exactly as
+ * mint_quant_row_mlx computes them (algorithm.md §2.1): *scale is the float32 scale s the
+ * codes are computed with, *bias the float32 bias z; both still unrounded to the storage dtype. */
+void mint_quant_params_mlx(float lo, float hi, int bits, float *scale, float *bias);
 /* Decode a packed row: out[k] = float(scale)*q + float(bias). */
 void mint_dequant_row(const uint32_t *packed, const uint16_t *scales, const uint16_t *biases,
                       int64_t cols, struct mint_qcfg c, enum mint_dtype sdt, float *out);

@@ -22,11 +22,5 @@ enum mint_role mint_role_classify(const char *name, int64_t *layer, int64_t *exp
 const char *mint_role_name(enum mint_role r);
 enum mint_role mint_role_parse(const char *s); /* MINT_ROLE_COUNT if unknown */
 
-/* Name of the RMSNorm whose gain γ scales the input columns of this matrix (algorithm.md §3.1):
- * q/k/v -> same-layer input_layernorm; gate/up (dense, shared, experts) and routers -> same-layer
- * post_attention_layernorm; lm_head and a tied embedding -> the final norm.  Returns 1 and fills
- * out when there is one, 0 when none (o_proj, down_proj, untied embedding, norms, others). The
- * caller checks that the named tensor exists. */
-int mint_role_norm_for(const char *name, int tied, char *out, size_t cap);
 
 #endif

@@ -68,6 +68,11 @@ struct mint_st_model {
  * A tied model whose matrix is stored only as lm_head.weight exposes it as
  * model.embed_tokens.weight (stored_name keeps the file's name).  Refuses quantized models. */
 int  mint_st_model_open(struct mint_st_model *m, const char *dir, struct mint_err *err);
+/* Same, with flags: MINT_ST_QUANTIZED also accepts an already-quantized (MLX-packed) model
+ * (config `quantization`, U32 weights with scales/biases), as mint-eval reads it. */
+#define MINT_ST_QUANTIZED 1u
+int  mint_st_model_open_flags(struct mint_st_model *m, const char *dir, unsigned flags,
+                              struct mint_err *err);
 void mint_st_model_release(struct mint_st_model *m);
 const struct mint_st_tensor *mint_st_model_find(const struct mint_st_model *m, const char *name);
 const void *mint_st_model_data(const struct mint_st_model *m, const struct mint_st_tensor *t);

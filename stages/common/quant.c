@@ -55,10 +55,12 @@ int mint_qcfg_parse(const char *s, struct mint_qcfg *out, size_t max)
             if (out[i].bits == out[n].bits && out[i].group == out[n].group)
                 return -1;
         n++;
-        if (*p == ',')
-            p++;
-        else if (*p)
+        if (*p == ',') {
+            if (!*++p)
+                return -1; /* trailing comma */
+        } else if (*p) {
             return -1;
+        }
     }
     return (int)n;
 }
@@ -107,6 +109,31 @@ static inline uint32_t get_bits(const uint32_t *w, uint64_t bit, int b)
     return v & ((1u << b) - 1);
 }
 
+void mint_quant_params_mlx(float lo, float hi, int bits, float *scale, float *bias)
+{
+    const float L = (float)((1 << bits) - 1);
+    float s0 = (hi - lo) / L;
+    if (!(s0 > 1e-7f))
+        s0 = 1e-7f;
+    float edge, s, z;
+    if (fabsf(lo) > fabsf(hi)) {
+        edge = lo;
+        s = s0;
+    } else {
+        edge = hi;
+        s = -s0;
+    }
+    float q0 = rintf(edge / s);
+    if (q0 != 0.0f) {
+        s = edge / q0;
+        z = edge;
+    } else {
+        z = 0.0f;
+    }
+    *scale = s;
+    *bias = z;
+}
+
 void mint_quant_row_mlx(const float *w, int64_t cols, struct mint_qcfg c, enum mint_dtype sdt,
                         uint32_t *packed, uint16_t *scales, uint16_t *biases)
 {
@@ -120,24 +147,8 @@ void mint_quant_row_mlx(const float *w, int64_t cols, struct mint_qcfg c, enum m
             lo = G[k] < lo ? G[k] : lo;
             hi = G[k] > hi ? G[k] : hi;
         }
-        float s0 = (hi - lo) / L;
-        if (!(s0 > 1e-7f))
-            s0 = 1e-7f;
-        float edge, s, z;
-        if (fabsf(lo) > fabsf(hi)) {
-            edge = lo;
-            s = s0;
-        } else {
-            edge = hi;
-            s = -s0;
-        }
-        float q0 = rintf(edge / s);
-        if (q0 != 0.0f) {
-            s = edge / q0;
-            z = edge;
-        } else {
-            z = 0.0f;
-        }
+        float s, z;
+        mint_quant_params_mlx(lo, hi, b, &s, &z);
         scales[gi] = to_store(sdt, s);
         biases[gi] = to_store(sdt, z);
         for (int k = 0; k < g; k++) {

@@ -329,6 +329,12 @@ static int config_tied(const json_t *cfg, int *tied)
 
 int mint_st_model_open(struct mint_st_model *m, const char *dir, struct mint_err *err)
 {
+    return mint_st_model_open_flags(m, dir, 0, err);
+}
+
+int mint_st_model_open_flags(struct mint_st_model *m, const char *dir, unsigned flags,
+                             struct mint_err *err)
+{
     struct stat sb;
     char *p = NULL;
     json_t *wmap = NULL;
@@ -355,8 +361,8 @@ int mint_st_model_open(struct mint_st_model *m, const char *dir, struct mint_err
         mint_err_set(err, "%s: not a JSON object", p);
         goto fail;
     }
-    if (json_object_get(m->config, "quantization") ||
-        json_object_get(m->config, "quantization_config")) {
+    if (!(flags & MINT_ST_QUANTIZED) && (json_object_get(m->config, "quantization") ||
+                                         json_object_get(m->config, "quantization_config"))) {
         mint_err_set(err, "%s: model is already quantized (config has a quantization entry)", p);
         goto fail;
     }
@@ -407,7 +413,8 @@ int mint_st_model_open(struct mint_st_model *m, const char *dir, struct mint_err
         for (size_t j = 0; j < m->files[i].n_tensors; j++) {
             struct mint_st_tensor *t = &m->files[i].tensors[j];
             t->file = (int)i;
-            if (t->dtype == MINT_DT_U32 && strlen(t->name) > 7 &&
+            if (!(flags & MINT_ST_QUANTIZED) && t->dtype == MINT_DT_U32 &&
+                strlen(t->name) > 7 &&
                 !strcmp(t->name + strlen(t->name) - 7, ".weight")) {
                 char sc[1024];
                 snprintf(sc, sizeof sc, "%.*s.scales", (int)(strlen(t->name) - 7), t->name);

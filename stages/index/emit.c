@@ -19,7 +19,7 @@
 #include "mint/hash.h"
 #include "mint/io.h"
 #include "mint/json.h"
-#include "mint/role.h"
+#include "mint/rd.h"
 #include "mint/version.h"
 #include "index.h"
 
@@ -132,7 +132,7 @@ int mint_index_emit_mk(const char *index_path, const char *rd_params, const char
                          index_path, name);
             goto done;
         }
-        if (mint_role_norm_for(name, tied, norm, sizeof norm)) {
+        if (mint_rd_norm_name(name, tied, NULL, norm, sizeof norm)) {
             /* index.json lists tensors sorted by name: binary search */
             size_t lo = 0, hi = json_array_size(tensors);
             while (lo < hi) {

@@ -1,0 +1,425 @@
+/* mint-rd: rate-distortion curve of one tensor (algorithm.md §2-§4).
+ *
+ * usage: mint-rd INDEX TENSOR -o rd.json [--quantizer mlx|minmax] [--configs LIST]
+ *                [--norm NAME|auto|none] [--dtype auto|bf16|f16] [--dump B:G --dump-out FILE] [-q]
+ *
+ * The tensor is found in INDEX (from mint-index) by canonical name, read from model.dir (as
+ * written in the index, i.e. relative to the working directory if relative), and its XXH3-128
+ * must equal the index's hash.  mint_rd_measure (stages/common/rd.c) converts rows to
+ * float32 one at a time from the mapped file and measures every configuration in one pass per
+ * row, so memory is a few rows plus the mapped pages, dropped every 64 MiB (the parsed index
+ * is released before measuring).  Output bytes do not depend on the kernel (AVX2 or scalar).
+ *
+ * Decisions where the issue and specs leave room (the merge stage reads exactly this):
+ *  - 2-D [rows, cols]; 3-D [E, rows, cols] = stacked experts, measured per expert; > 3-D viewed
+ *    as (shape[0], -1); 0-D and 1-D: one row, 16-bit only ("reason": "1-D tensor").
+ *  - "group" is 0 for the 16-bit passthrough configuration (as struct mint_qcfg).
+ *  - Unavailable configurations keep every metric key with null and carry a "reason".
+ *    Besides g ∤ cols and 1-D tensors: a 16-bit F16 output with max |w| > 65504, and any
+ *    configuration whose dequantized values are not finite (scale/bias overflow the dtype).
+ *  - Stacked experts: nrmse and nrmse_w are the parameter-weighted means of the per-expert
+ *    values, sqnr_db = min(100, -20 log10 nrmse) of that mean, mse pooled over all elements,
+ *    nrmse_worst = max, sqnr_db_worst = min over experts, expert_nrmse per expert.
+ *  - --norm auto whose norm is absent or not a vector of cols: no norm (a note on stderr).
+ *  - MINT_RD_KERNEL=scalar|avx2|ref (environment) forces a kernel, for tests: the output bytes
+ *    are the same whatever the kernel.
+ *  - --dump writes the dequantized tensor of one configuration (measured the same way, also
+ *    if it is not in --configs) as raw little-endian float32, rows × cols in storage order. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mint/dtype.h"
+#include "mint/err.h"
+#include "mint/hash.h"
+#include "mint/io.h"
+#include "mint/json.h"
+#include "mint/quant.h"
+#include "mint/rd.h"
+#include "mint/st.h"
+
+#define VETO_DB 9.0
+#define HASH_CHUNK (64u << 20) /* drop mapped pages after this many bytes */
+
+static const char usage[] =
+    "usage: mint-rd INDEX TENSOR -o rd.json [--quantizer mlx|minmax] [--configs LIST]\n"
+    "              [--norm NAME|auto|none] [--dtype auto|bf16|f16] [--dump B:G --dump-out FILE] "
+    "[-q]\n";
+
+static const char help_text[] =
+    "\n"
+    "Measure quantization error of one tensor for every configuration and write rd.json.\n"
+    "\n"
+    "  -o FILE             output rd.json (written atomically, only on success)\n"
+    "  --quantizer Q       mlx (default: MLX's affine quantizer, bit-exact, stored scale/bias)\n"
+    "                      or minmax (MINT's float32 min/max simulation, for comparison)\n"
+    "  --configs LIST      bits:group list, e.g. 2:64,3:64,4:64,16 (default: the 13 pairs\n"
+    "                      of the spec plus 16-bit)\n"
+    "  --norm N            auto (default: the RMSNorm that feeds the matrix, from the index),\n"
+    "                      none, or a tensor name; adds nrmse_w per configuration\n"
+    "  --dtype D           scales/biases and 16-bit dtype: auto (source if BF16/F16, else BF16),\n"
+    "                      bf16 or f16\n"
+    "  --dump B:G          also write the dequantized tensor of configuration B:G ...\n"
+    "  --dump-out FILE     ... to FILE, raw little-endian float32 rows x cols\n"
+    "  -q, --quiet         no summary line on stderr\n"
+    "  -h, --help          this text\n";
+
+static int usage_err(const char *msg)
+{
+    if (msg)
+        fprintf(stderr, "mint-rd: %s\n", msg);
+    fputs(usage, stderr);
+    return MINT_EXIT_USAGE;
+}
+
+static const json_t *index_find(const json_t *tensors, const char *name)
+{
+    size_t i;
+    const json_t *t;
+    json_array_foreach(tensors, i, t) {
+        const char *n = json_string_value(json_object_get(t, "name"));
+        if (n && !strcmp(n, name))
+            return t;
+    }
+    return NULL;
+}
+
+/* The prefix of the language-model layers ("model."): first index tensor with a layer. */
+static void lm_prefix_of(const json_t *tensors, char *out, size_t cap)
+{
+    size_t i;
+    const json_t *t;
+    json_array_foreach(tensors, i, t) {
+        const char *n = json_string_value(json_object_get(t, "name"));
+        if (n && json_is_integer(json_object_get(t, "layer")) &&
+            mint_rd_layers_prefix(n, out, cap))
+            return;
+    }
+    snprintf(out, cap, "model.");
+}
+
+static void hash_data(const struct mint_st_model *m, const struct mint_st_tensor *t,
+                      char out[MINT_HASH_HEX])
+{
+    const struct mint_map *map = &m->files[t->file].map;
+    const unsigned char *p = map->data + t->offset;
+    size_t off = (size_t)t->offset;
+    uint64_t left = t->nbytes;
+    struct mint_hasher h;
+    MINT_ASSERT(mint_hasher_init(&h) == 0);
+    while (left) {
+        size_t n = left > HASH_CHUNK ? HASH_CHUNK : (size_t)left;
+        mint_map_advise_seq(map, off, n);
+        mint_hasher_update(&h, p, n);
+        mint_map_advise_done(map, off, n);
+        p += n;
+        off += n;
+        left -= n;
+    }
+    mint_hasher_hex(&h, out);
+    mint_hasher_release(&h);
+}
+
+/* Find a tensor in the model and check it against its index entry. */
+static const struct mint_st_tensor *open_checked(const struct mint_st_model *m,
+                                                 const json_t *entry, const char *name,
+                                                 struct mint_err *err)
+{
+    const struct mint_st_tensor *t = mint_st_model_find(m, name);
+    const char *want = json_string_value(json_object_get(entry, "hash"));
+    const json_t *shape = json_object_get(entry, "shape");
+    const char *dt = json_string_value(json_object_get(entry, "dtype"));
+    char got[MINT_HASH_HEX];
+    int same = t && json_is_array(shape) && (int)json_array_size(shape) == t->ndim && dt &&
+               mint_dtype_parse(dt) == t->dtype;
+
+    if (!t) {
+        mint_err_set(err, "%s: not in the model (model changed since indexing?)", name);
+        return NULL;
+    }
+    for (int d = 0; same && d < t->ndim; d++)
+        same = json_integer_value(json_array_get(shape, (size_t)d)) == t->shape[d];
+    if (!same || !want) {
+        mint_err_set(err, "%s: dtype or shape differs from the index (model changed since "
+                          "indexing?)", name);
+        return NULL;
+    }
+    hash_data(m, t, got);
+    if (strcmp(got, want)) {
+        mint_err_set(err, "%s: content hash differs from the index (model changed since "
+                          "indexing?)", name);
+        return NULL;
+    }
+    return t;
+}
+
+static int is_src_dtype(enum mint_dtype d)
+{
+    return d == MINT_DT_F32 || d == MINT_DT_BF16 || d == MINT_DT_F16;
+}
+
+/* Load the norm gain γ (length cols).  Returns 1 loaded, 0 none, -1 error. */
+static int load_norm(const struct mint_st_model *m, const json_t *tensors, const char *mode,
+                     const char *tensor, int tied, int64_t cols, int quiet, float **gamma,
+                     char *name, size_t cap, struct mint_err *err)
+{
+    const struct mint_st_tensor *t;
+    const json_t *entry;
+    int explicit_name = strcmp(mode, "auto") != 0;
+    char prefix[512];
+
+    if (!strcmp(mode, "none"))
+        return 0;
+    if (explicit_name) {
+        snprintf(name, cap, "%s", mode);
+    } else {
+        lm_prefix_of(tensors, prefix, sizeof prefix);
+        if (!mint_rd_norm_name(tensor, tied, prefix, name, cap))
+            return 0;
+    }
+    entry = index_find(tensors, name);
+    if (!entry) {
+        if (explicit_name)
+            return mint_err_set(err, "%s: norm tensor '%s' is not in the index", tensor, name);
+        if (!quiet)
+            fprintf(stderr, "mint-rd: %s: note: norm '%s' not in the index; no norm weighting\n",
+                    tensor, name);
+        return 0;
+    }
+    if (!(t = open_checked(m, entry, name, err)))
+        return mint_err_prefix(err, "%s: norm", tensor);
+    if (!is_src_dtype(t->dtype) || t->ndim != 1 || t->shape[0] != cols) {
+        if (explicit_name)
+            return mint_err_set(err, "%s: norm '%s' (%s, %d-D, %" PRIu64 " elements) is not a "
+                                     "float vector of %" PRId64 " columns",
+                                tensor, name, mint_dtype_name(t->dtype), t->ndim, t->nelem,
+                                cols);
+        if (!quiet)
+            fprintf(stderr, "mint-rd: %s: note: norm '%s' has %" PRIu64 " elements, not %" PRId64
+                            "; no norm weighting\n", tensor, name, t->nelem, cols);
+        return 0;
+    }
+    *gamma = malloc((size_t)cols * sizeof **gamma + 1);
+    if (!*gamma)
+        return mint_err_setc(err, MINT_EXIT_IO, "%s: out of memory", tensor);
+    if (mint_to_f32(t->dtype, mint_st_model_data(m, t), *gamma, (size_t)cols) >= 0) {
+        free(*gamma);
+        *gamma = NULL;
+        return mint_err_set(err, "%s: norm '%s' has a non-finite value", tensor, name);
+    }
+    return 1;
+}
+
+struct dump_ctx {
+    struct mint_afile *af;
+};
+
+static int dump_write(void *ctx, const float *buf, size_t n, struct mint_err *err)
+{
+    struct dump_ctx *d = ctx;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, buf + i, 4);
+        u = __builtin_bswap32(u);
+        if (mint_afile_write(d->af, &u, 4, err) < 0)
+            return -1;
+    }
+    return 0;
+#else
+    return mint_afile_write(d->af, buf, n * sizeof *buf, err);
+#endif
+}
+
+int main(int argc, char **argv)
+{
+    const char *out = NULL, *qname = "mlx", *cfgs_arg = NULL, *norm_mode = "auto";
+    const char *dtype_arg = "auto", *dump_arg = NULL, *dump_out = NULL, *index_path, *tname;
+    int quiet = 0, c, rc = 0;
+    struct mint_err err = {0};
+    struct mint_qcfg cfg[MINT_RD_MAX_CFGS], dump_cfg = {0, 0};
+    size_t ncfg;
+    enum mint_rd_quantizer quantizer;
+    static const struct option lo[] = {
+        {"quantizer", required_argument, 0, 'Q'}, {"configs", required_argument, 0, 'C'},
+        {"norm", required_argument, 0, 'N'},      {"dtype", required_argument, 0, 'D'},
+        {"dump", required_argument, 0, 'd'},      {"dump-out", required_argument, 0, 'O'},
+        {"quiet", no_argument, 0, 'q'},           {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+
+    while ((c = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'Q': qname = optarg; break;
+        case 'C': cfgs_arg = optarg; break;
+        case 'N': norm_mode = optarg; break;
+        case 'D': dtype_arg = optarg; break;
+        case 'd': dump_arg = optarg; break;
+        case 'O': dump_out = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'h': fputs(usage, stdout); fputs(help_text, stdout); return 0;
+        default: return usage_err(NULL);
+        }
+    }
+    if (optind + 2 != argc || !out)
+        return usage_err(NULL);
+    index_path = argv[optind];
+    tname = argv[optind + 1];
+    if (!strcmp(qname, "mlx"))
+        quantizer = MINT_RD_MLX;
+    else if (!strcmp(qname, "minmax"))
+        quantizer = MINT_RD_MINMAX;
+    else
+        return usage_err("--quantizer must be mlx or minmax");
+    if (cfgs_arg) {
+        int n = mint_qcfg_parse(cfgs_arg, cfg, MINT_RD_MAX_CFGS - 1);
+        if (n < 0) {
+            fprintf(stderr, "mint-rd: bad --configs '%s' (bits:group with bits in "
+                            "{2,3,4,5,6,8}, group in {32,64,128}, or 16; no duplicates)\n",
+                    cfgs_arg);
+            return usage_err(NULL);
+        }
+        ncfg = (size_t)n;
+    } else {
+        ncfg = mint_qcfg_default(cfg, MINT_RD_MAX_CFGS - 1);
+    }
+    if (strcmp(dtype_arg, "auto") && strcmp(dtype_arg, "bf16") && strcmp(dtype_arg, "f16"))
+        return usage_err("--dtype must be auto, bf16 or f16");
+    if (!*norm_mode)
+        return usage_err("--norm needs a tensor name, auto or none");
+    if (!dump_arg != !dump_out)
+        return usage_err("--dump and --dump-out go together");
+    if (dump_arg && mint_qcfg_parse(dump_arg, &dump_cfg, 1) != 1) {
+        fprintf(stderr, "mint-rd: bad --dump '%s' (one bits:group, or 16)\n", dump_arg);
+        return usage_err(NULL);
+    }
+    double t0 = mint_now();
+    json_t *index = NULL, *doc = NULL;
+    struct mint_st_model model;
+    int model_open = 0, af_open = 0, has_norm = 0;
+    float *gamma = NULL;
+    char *hash = NULL;
+    struct mint_rd_result res;
+    struct mint_afile af = {0};
+    struct dump_ctx dctx = {&af};
+    struct mint_rd_dump dump = {dump_cfg, dump_write, &dctx};
+    char norm_name[1024] = "";
+
+    memset(&res, 0, sizeof res);
+    index = mint_json_load(index_path, &err);
+    if (!index)
+        goto fail;
+    const json_t *jmodel = json_object_get(index, "model");
+    const json_t *tensors = json_object_get(index, "tensors");
+    const char *dir = json_string_value(json_object_get(jmodel, "dir"));
+    int tied = json_is_true(json_object_get(jmodel, "tied"));
+    if (!dir || !json_is_array(tensors)) {
+        mint_err_set(&err, "%s: not an index (no model.dir or tensors)", index_path);
+        goto fail;
+    }
+    const json_t *entry = index_find(tensors, tname);
+    if (!entry) {
+        mint_err_set(&err, "%s: unknown tensor (not in %s)", tname, index_path);
+        goto fail;
+    }
+    if (mint_st_model_open(&model, dir, &err) < 0)
+        goto fail;
+    model_open = 1;
+    const struct mint_st_tensor *t = mint_st_model_find(&model, tname);
+    if (t && !is_src_dtype(t->dtype)) {
+        mint_err_set(&err, "%s: unsupported dtype %s (F32, F16 or BF16 only)", tname,
+                     mint_dtype_name(t->dtype));
+        goto fail;
+    }
+    if (!(t = open_checked(&model, entry, tname, &err)))
+        goto fail;
+
+    /* columns as mint_rd_measure sees them: last dim (2-D, 3-D), all (0/1-D), else (d0, -1) */
+    int64_t cols = 1;
+    if (t->ndim == 3)
+        cols = t->shape[2];
+    else
+        for (int d = t->ndim <= 1 ? 0 : 1; d < t->ndim; d++)
+            cols *= t->shape[d];
+    enum mint_dtype odt = !strcmp(dtype_arg, "bf16") ? MINT_DT_BF16
+                          : !strcmp(dtype_arg, "f16") ? MINT_DT_F16
+                          : (t->dtype == MINT_DT_F16 || t->dtype == MINT_DT_BF16) ? t->dtype
+                                                                                   : MINT_DT_BF16;
+    int gr = load_norm(&model, tensors, norm_mode, tname, tied, cols, quiet, &gamma, norm_name,
+                       sizeof norm_name, &err);
+    if (gr < 0)
+        goto fail;
+    has_norm = gr > 0;
+    /* the index can be large (one entry per tensor): keep what is needed, drop the rest */
+    hash = strdup(json_string_value(json_object_get(entry, "hash")));
+    json_decref(index);
+    index = NULL;
+    if (!hash) {
+        mint_err_setc(&err, MINT_EXIT_IO, "%s: out of memory", tname);
+        goto fail;
+    }
+
+    if (dump_arg) {
+        if (mint_afile_open(&af, dump_out, &err) < 0)
+            goto fail;
+        af_open = 1;
+    }
+    struct mint_rd_opts opt = {quantizer, t->dtype, odt, gamma, MINT_RD_KERNEL_AUTO};
+    const char *kenv = getenv("MINT_RD_KERNEL"); /* testing: results must not depend on it */
+    if (kenv && !strcmp(kenv, "scalar"))
+        opt.kernel = MINT_RD_KERNEL_SCALAR;
+    else if (kenv && !strcmp(kenv, "ref"))
+        opt.kernel = MINT_RD_KERNEL_REF;
+    else if (kenv && !strcmp(kenv, "avx2"))
+        opt.kernel = MINT_RD_KERNEL_AVX2;
+    if (mint_rd_measure(mint_st_model_data(&model, t), t->dtype, t->ndim, t->shape, cfg, ncfg,
+                        &opt, dump_arg ? &dump : NULL, &model.files[t->file].map, &res,
+                        &err) < 0) {
+        mint_err_prefix(&err, "%s", tname);
+        goto fail;
+    }
+    doc = mint_rd_json(&res, tname, hash, has_norm ? norm_name : NULL);
+    if (af_open) {
+        af_open = 0;
+        if (mint_afile_commit(&af, 1, &err) < 0)
+            goto fail;
+    }
+    if (mint_json_write(out, doc, &err) < 0)
+        goto fail;
+    if (!quiet) {
+        char shp[160] = "";
+        size_t l = 0;
+        int best = mint_rd_best(&res, VETO_DB);
+        for (int d = 0; d < t->ndim && l < sizeof shp - 24; d++)
+            l += (size_t)snprintf(shp + l, sizeof shp - l, "%s%" PRId64, d ? "x" : "",
+                                  t->shape[d]);
+        fprintf(stderr, "mint-rd: %s [%s] %s: ", tname, shp, mint_dtype_name(t->dtype));
+        if (best < 0)
+            fprintf(stderr, "nothing >= %.0f dB", VETO_DB);
+        else if (res.cfg[best].c.bits == MINT_BITS_PASSTHROUGH)
+            fprintf(stderr, "cheapest >= %.0f dB: 16-bit", VETO_DB);
+        else
+            fprintf(stderr, "cheapest >= %.0f dB: %d:%d (%.2f dB)", VETO_DB,
+                    res.cfg[best].c.bits, res.cfg[best].c.group,
+                    res.experts ? res.cfg[best].sqnr_db_worst : res.cfg[best].m.sqnr_db);
+        fprintf(stderr, ", %.3f s\n", mint_now() - t0);
+    }
+    goto done;
+
+fail:
+    rc = mint_err_report("mint-rd", &err);
+done:
+    if (af_open)
+        mint_afile_abort(&af);
+    mint_rd_result_release(&res);
+    json_decref(doc);
+    json_decref(index);
+    free(gamma);
+    free(hash);
+    if (model_open)
+        mint_st_model_release(&model);
+    return rc;
+}
