@@ -97,7 +97,7 @@ echo "section,item,model,tensors,params,configs,jobs,wall_s,cpu_s,ns_per_param,p
 NOTES=$RUN/notes.txt
 : >"$NOTES"
 note() { printf '%s\n' "$*" >>"$NOTES"; say "bench: $*"; }
-csvq() { local s=${1//\"/\'}; case "$s" in *,*|*\"*) printf '"%s"' "$s" ;; *) printf '%s' "$s" ;; esac; }
+csvq() { local s=${1//,/;}; printf '%s' "${s//\"/\'}"; } # no commas or quotes inside fields
 
 # timed CMD...: runs CMD; sets TW (wall s), TC (CPU s of CMD and its children), TR (peak RSS of
 # the largest process, MiB); returns CMD's status.
