@@ -41,8 +41,18 @@ int mint_budget_bpw_bytes(const struct mint_budget *b, uint64_t n_params, uint64
 /* "1.20 GiB": the largest binary unit >= 1 (B, KiB, ... EiB), two decimals. */
 void mint_budget_human(uint64_t bytes, char *out, size_t cap);
 
-/* Upper bound on the shard count for a budget: 2 * ceil(B / shard) + 1. */
-uint64_t mint_budget_max_shards(uint64_t budget, uint64_t shard_size);
+/* Bytes reserved for the per-shard overhead under budget B: 48 per shard for 2*B/shard + 3
+ * shards, rounded up.  This bounds algorithm.md §10.2's 2*ceil(B/shard) + 1 shards and grows
+ * smoothly (at most 1 byte per budget byte for shard >= 96), so B - reserve(B) never decreases
+ * and "feasible" is monotone in B.  UINT64_MAX on overflow. */
+uint64_t mint_budget_shard_reserve(uint64_t budget, uint64_t shard_size);
+/* The least B with B >= base + mint_budget_shard_reserve(B) + q (min-safe when q = Σ min
+ * bytes, a bpw budget when q = floor(x*N_q/8)); -1 if above INT64_MAX. */
+int mint_budget_least(uint64_t base, uint64_t q, uint64_t shard_size, uint64_t *out);
+/* The infeasible-budget error of algorithm.md §10.3 (code MINT_EXIT_INPUT): "budget 1.20 GiB
+ * (1288490188 bytes) is below the minimum 1.43 GiB (1535450808 bytes) (every tensor at its
+ * lowest allowed configuration)".  Always returns -1. */
+int mint_budget_below_min(struct mint_err *err, uint64_t budget, uint64_t minimum);
 /* Length of one compact header entry plus its separating comma:
  * ,"<name>":{"data_offsets":[<20 digits>,<20 digits>],"dtype":"<dtype>","shape":[d0,...]}
  * The name is measured JSON-escaped, exactly as the safetensors writer emits it. */

@@ -172,11 +172,40 @@ void mint_budget_human(uint64_t bytes, char *out, size_t cap)
     snprintf(out, cap, "%.2f %s", (double)bytes / (double)(1ull << (10 * i)), u[i]);
 }
 
-uint64_t mint_budget_max_shards(uint64_t budget, uint64_t shard_size)
+uint64_t mint_budget_shard_reserve(uint64_t budget, uint64_t shard_size)
 {
+    unsigned __int128 num = (unsigned __int128)2 * MINT_BUDGET_SHARD_OVERHEAD * budget, v;
     if (shard_size == 0)
         shard_size = 1;
-    return 2 * (budget / shard_size + (budget % shard_size != 0)) + 1;
+    v = 3 * MINT_BUDGET_SHARD_OVERHEAD + (num + shard_size - 1) / shard_size;
+    return v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
+}
+
+int mint_budget_least(uint64_t base, uint64_t q, uint64_t shard_size, uint64_t *out)
+{
+    uint64_t B = 0;
+    for (;;) {
+        unsigned __int128 nb = (unsigned __int128)base + q +
+                               mint_budget_shard_reserve(B, shard_size);
+        if (nb > INT64_MAX)
+            return -1;
+        if (nb <= B)
+            break;
+        B = (uint64_t)nb; /* increasing, converges: the reserve grows by < 1 per byte */
+    }
+    *out = B;
+    return 0;
+}
+
+int mint_budget_below_min(struct mint_err *err, uint64_t budget, uint64_t minimum)
+{
+    char a[32], b[32];
+    mint_budget_human(budget, a, sizeof a);
+    mint_budget_human(minimum, b, sizeof b);
+    return mint_err_set(err,
+                        "budget %s (%llu bytes) is below the minimum %s (%llu bytes) (every "
+                        "tensor at its lowest allowed configuration)",
+                        a, (unsigned long long)budget, b, (unsigned long long)minimum);
 }
 
 uint64_t mint_budget_entry_len(const char *name, const char *dtype, int ndim,
