@@ -252,6 +252,9 @@ static int tensor_from_json(struct mint_ptensor *t, const json_t *o, const char 
     if (!json_is_array(opts))
         return mint_err_set(err, "%s: tensor '%s': 'options': expected an array", what, t->name);
     t->n_opt = json_array_size(opts);
+    if (t->n_opt > MINT_PROFILE_MAX_CONFIGS)
+        return mint_err_set(err, "%s: tensor '%s': more than %d options", what, t->name,
+                            MINT_PROFILE_MAX_CONFIGS);
     t->opt = calloc(t->n_opt ? t->n_opt : 1, sizeof *t->opt);
     if (!t->opt)
         return mint_err_setc(err, MINT_EXIT_IO, "out of memory");
