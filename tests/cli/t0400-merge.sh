@@ -222,4 +222,10 @@ mkdir "$tmp/tied"; moe | mkindex "$tmp/tied" true 2; mkrd "$tmp/tied/index.json"
 rm "$tmp/tied/lm_head.weight.rd.json"
 check "tied: lm_head not written" "$BIN/mint-merge" "$tmp/tied/index.json" "$tmp"/tied/*.rd.json -o "$tmp/tied/p.json" -q
 check "tied: 3 dropped" [ "$(count '"dropped":true' "$tmp/tied/p.json")" = 3 ]
+# the same run under ASan/UBSan (leaks included) when the sanitizer build exists
+if [ -n "${SANBIN:-}" ] && [ -x "$SANBIN/mint-merge" ]; then
+    check "sanitizer: merge" "$SANBIN/mint-merge" "$tmp/moe/index.json" "$tmp"/moe/*.rd.json -o "$tmp/san.json" -q
+    check "sanitizer: same bytes" cmp -s "$tmp/san.json" "$Q"
+    expect_err 1 "differ in shape" "$SANBIN/mint-merge" "$tmp/moe3/index.json" "$tmp"/moe3/*.rd.json -o "$tmp/out.json"
+fi
 exit $fail
