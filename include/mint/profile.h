@@ -80,7 +80,12 @@ struct mint_pgroup {
     struct mint_popt *opt;    /* bytes summed; loss aggregated (mean or worst); sqnr min */
 };
 
+/* Load a profile; the tensors are parsed one at a time (memory: the text plus the structures,
+ * never the whole JSON tree). */
 int  mint_profile_load(struct mint_profile *p, const char *path, struct mint_err *err);
+/* Write the canonical compact text of mint_profile_to_json, tensor by tensor, atomically and
+ * only if changed. */
+int  mint_profile_save(const struct mint_profile *p, const char *path, struct mint_err *err);
 int  mint_profile_from_json(struct mint_profile *p, const json_t *doc, const char *what,
                             struct mint_err *err);
 json_t *mint_profile_to_json(const struct mint_profile *p);

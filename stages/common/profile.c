@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mint/err.h"
+#include "mint/io.h"
 #include "mint/json.h"
 #include "mint/mlx.h"
 
@@ -136,10 +137,10 @@ static json_t *tensor_json(const struct mint_ptensor *t)
     return o;
 }
 
-json_t *mint_profile_to_json(const struct mint_profile *p)
+/* Everything but the tensors. */
+static json_t *mint_profile_to_json_head(const struct mint_profile *p)
 {
-    json_t *doc = json_object(), *model = json_object(), *cfgs = json_array(),
-           *tensors = json_array();
+    json_t *doc = json_object(), *model = json_object(), *cfgs = json_array();
     for (size_t i = 0; i < p->n_configs; i++) {
         char b[16];
         mint_qcfg_name(p->configs[i], b, sizeof b);
@@ -152,14 +153,68 @@ json_t *mint_profile_to_json(const struct mint_profile *p)
     json_object_set_new(model, "num_layers", json_integer(p->num_layers));
     json_object_set_new(model, "out_dtype", json_string(mint_dtype_name(p->out_dtype)));
     json_object_set_new(model, "configs", cfgs);
-    for (size_t i = 0; i < p->n; i++)
-        json_array_append_new(tensors, tensor_json(&p->t[i]));
     json_object_set_new(doc, "schema", json_integer(1));
     json_object_set_new(doc, "agg", json_string(p->agg_worst ? "worst" : "mean"));
     json_object_set_new(doc, "priors", mint_prior_to_json(&p->priors));
     json_object_set_new(doc, "model", model);
+    return doc;
+}
+
+json_t *mint_profile_to_json(const struct mint_profile *p)
+{
+    json_t *doc = mint_profile_to_json_head(p), *tensors = json_array();
+    for (size_t i = 0; i < p->n; i++)
+        json_array_append_new(tensors, tensor_json(&p->t[i]));
     json_object_set_new(doc, "tensors", tensors);
     return doc;
+}
+
+/* The compact canonical text of mint_profile_to_json, written tensor by tensor so that memory
+ * stays at one tensor's JSON tree whatever the model size.  Top-level keys in sorted order:
+ * agg, model, priors, schema, tensors. */
+#define PROFILE_DUMP (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17))
+
+static int put_json(struct mint_afile *a, const char *prefix, const json_t *v, struct mint_err *err)
+{
+    char *t = v ? json_dumps(v, PROFILE_DUMP | JSON_ENCODE_ANY) : NULL;
+    int rc;
+    if (v && !t)
+        return mint_err_setc(err, MINT_EXIT_IO, "cannot serialise the profile");
+    rc = mint_afile_write(a, prefix, strlen(prefix), err);
+    if (rc == 0 && t)
+        rc = mint_afile_write(a, t, strlen(t), err);
+    free(t);
+    return rc;
+}
+
+int mint_profile_save(const struct mint_profile *p, const char *path, struct mint_err *err)
+{
+    struct mint_afile a;
+    json_t *doc, *v;
+    int rc = 0;
+
+    doc = mint_profile_to_json_head(p);
+    if (mint_afile_open(&a, path, err) < 0) {
+        json_decref(doc);
+        return -1;
+    }
+    rc |= put_json(&a, "{\"agg\":", json_object_get(doc, "agg"), err);
+    rc |= put_json(&a, ",\"model\":", json_object_get(doc, "model"), err);
+    rc |= put_json(&a, ",\"priors\":", json_object_get(doc, "priors"), err);
+    rc |= put_json(&a, ",\"schema\":", json_object_get(doc, "schema"), err);
+    rc |= put_json(&a, ",\"tensors\":[", NULL, err);
+    json_decref(doc);
+    for (size_t i = 0; i < p->n && rc == 0; i++) {
+        v = tensor_json(&p->t[i]);
+        rc |= put_json(&a, i ? "," : "", v, err);
+        json_decref(v);
+    }
+    rc |= put_json(&a, "]}\n", NULL, err);
+    if (rc) {
+        mint_afile_abort(&a);
+        return -1;
+    }
+    return mint_afile_commit(&a, 1, err);
 }
 
 /* Optional number: absent/null -> NAN. */
@@ -295,13 +350,13 @@ static int tensor_from_json(struct mint_ptensor *t, const json_t *o, const char 
     return 0;
 }
 
-int mint_profile_from_json(struct mint_profile *p, const json_t *doc, const char *what,
-                           struct mint_err *err)
+/* Everything but the tensors. */
+static int head_from_json(struct mint_profile *p, const json_t *doc, const char *what,
+                          struct mint_err *err)
 {
-    json_t *model, *v, *tensors;
+    json_t *model, *v;
     int64_t iv;
 
-    memset(p, 0, sizeof *p);
     if (!json_is_object(doc))
         return mint_err_set(err, "%s: not a JSON object", what);
     if (mint_json_get_int(doc, "schema", &iv, what, err) < 0)
@@ -343,40 +398,197 @@ int mint_profile_from_json(struct mint_profile *p, const json_t *doc, const char
         }
         p->n_configs = json_array_size(v);
     }
-    tensors = json_object_get(doc, "tensors");
-    if (!json_is_array(tensors))
-        return mint_err_set(err, "%s: 'tensors': expected an array", what);
-    p->n = json_array_size(tensors);
-    p->t = calloc(p->n ? p->n : 1, sizeof *p->t);
-    if (!p->t)
-        return mint_err_setc(err, MINT_EXIT_IO, "out of memory");
-    for (size_t i = 0; i < p->n; i++) {
-        if (tensor_from_json(&p->t[i], json_array_get(tensors, i), what, err) < 0)
-            return -1;
-        p->n_params += p->t[i].params;
-        if (i > 0 && strcmp(p->t[i - 1].name, p->t[i].name) >= 0)
-            return mint_err_set(err, "%s: tensors not sorted by name or duplicated at '%s'",
-                                what, p->t[i].name);
-        if (!p->t[i].mlx_name && !p->t[i].dropped) {
-            char mlx[4096];
-            int64_t e;
-            if (mint_mlx_name(p->t[i].name, p->tied, mlx, sizeof mlx, &e) == 1)
-                p->t[i].mlx_name = strdup(mlx);
-            else
-                p->t[i].dropped = 1;
-        }
+    return 0;
+}
+
+/* Append one tensor object (checked, MLX name filled in, names strictly ascending). */
+static int add_tensor(struct mint_profile *p, size_t *cap, const json_t *o, const char *what,
+                      struct mint_err *err)
+{
+    struct mint_ptensor *t;
+    if (p->n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 256;
+        struct mint_ptensor *nt = realloc(p->t, nc * sizeof *nt);
+        if (!nt)
+            return mint_err_setc(err, MINT_EXIT_IO, "out of memory");
+        p->t = nt;
+        *cap = nc;
+    }
+    t = &p->t[p->n++];
+    if (tensor_from_json(t, o, what, err) < 0)
+        return -1;
+    p->n_params += t->params;
+    if (p->n > 1 && strcmp(p->t[p->n - 2].name, t->name) >= 0)
+        return mint_err_set(err, "%s: tensors not sorted by name or duplicated at '%s'", what,
+                            t->name);
+    if (!t->mlx_name && !t->dropped) {
+        char mlx[4096];
+        int64_t e;
+        if (mint_mlx_name(t->name, p->tied, mlx, sizeof mlx, &e) == 1)
+            t->mlx_name = strdup(mlx);
+        else
+            t->dropped = 1;
     }
     return 0;
 }
 
+int mint_profile_from_json(struct mint_profile *p, const json_t *doc, const char *what,
+                           struct mint_err *err)
+{
+    json_t *tensors;
+    size_t cap = 0;
+
+    memset(p, 0, sizeof *p);
+    if (head_from_json(p, doc, what, err) < 0)
+        return -1;
+    tensors = json_object_get(doc, "tensors");
+    if (!json_is_array(tensors))
+        return mint_err_set(err, "%s: 'tensors': expected an array", what);
+    for (size_t i = 0; i < json_array_size(tensors); i++)
+        if (add_tensor(p, &cap, json_array_get(tensors, i), what, err) < 0)
+            return -1;
+    return 0;
+}
+
+/* ---- streaming load: the tensors array is parsed one element at a time ---- */
+
+static size_t skip_ws(const char *b, size_t i, size_t n)
+{
+    while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* End of the JSON value starting at i (not validated here: jansson does that), or n. */
+static size_t skip_value(const char *b, size_t i, size_t n)
+{
+    int depth = 0;
+    if (i < n && b[i] != '{' && b[i] != '[' && b[i] != '"') {
+        while (i < n && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' &&
+               b[i] != '\n' && b[i] != '\t' && b[i] != '\r')
+            i++;
+        return i;
+    }
+    for (; i < n; i++) {
+        char c = b[i];
+        if (c == '"') {
+            for (i++; i < n && b[i] != '"'; i++)
+                if (b[i] == '\\')
+                    i++;
+            if (depth == 0)
+                return i + 1;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (--depth == 0)
+                return i + 1;
+        }
+    }
+    return n;
+}
+
+/* Span [*s, *e) of the top-level "tensors" array; -1 if the layout is not understood. */
+static int find_tensors(const char *b, size_t n, size_t *s, size_t *e)
+{
+    size_t i = skip_ws(b, 0, n);
+    if (i >= n || b[i] != '{')
+        return -1;
+    i++;
+    for (;;) {
+        size_t k0, k1;
+        i = skip_ws(b, i, n);
+        if (i >= n || b[i] != '"')
+            return -1;
+        k0 = i + 1;
+        i = skip_value(b, i, n);
+        if (i > n || i < k0 + 1)
+            return -1;
+        k1 = i - 1;
+        i = skip_ws(b, i, n);
+        if (i >= n || b[i] != ':')
+            return -1;
+        i = skip_ws(b, i + 1, n);
+        if (i >= n)
+            return -1;
+        if (k1 - k0 == 7 && !memcmp(b + k0, "tensors", 7)) {
+            *s = i;
+            *e = skip_value(b, i, n);
+            return b[i] == '[' && *e <= n && b[*e - 1] == ']' ? 0 : -1;
+        }
+        i = skip_ws(b, skip_value(b, i, n), n);
+        if (i >= n || b[i] != ',')
+            return -1;
+        i++;
+    }
+}
+
 int mint_profile_load(struct mint_profile *p, const char *path, struct mint_err *err)
 {
-    json_t *doc = mint_json_load(path, err);
-    int rc;
-    if (!doc)
+    size_t len, s, e, cap = 0;
+    char *buf = mint_read_file(path, &len, err);
+    int rc = -1;
+
+    memset(p, 0, sizeof *p);
+    if (!buf)
         return -1;
-    rc = mint_profile_from_json(p, doc, path, err);
-    json_decref(doc);
+    if (find_tensors(buf, len, &s, &e) < 0) {
+        /* not the usual layout: parse it whole (and report what is wrong) */
+        json_t *doc = mint_json_loadb(buf, len, path, err);
+        if (doc)
+            rc = mint_profile_from_json(p, doc, path, err);
+        json_decref(doc);
+        goto out;
+    }
+    {
+        /* the document without its tensors: "tensors":[] */
+        size_t hl = s + 2 + (len - e);
+        char *head = malloc(hl + 1);
+        json_t *doc;
+        if (!head) {
+            mint_err_setc(err, MINT_EXIT_IO, "out of memory");
+            goto out;
+        }
+        memcpy(head, buf, s);
+        memcpy(head + s, "[]", 2);
+        memcpy(head + s + 2, buf + e, len - e);
+        head[hl] = 0;
+        doc = mint_json_loadb(head, hl, path, err);
+        free(head);
+        if (!doc)
+            goto out;
+        if (head_from_json(p, doc, path, err) < 0) {
+            json_decref(doc);
+            goto out;
+        }
+        json_decref(doc);
+    }
+    {
+        size_t i = skip_ws(buf, s + 1, e);
+        while (i < e && buf[i] != ']') {
+            json_error_t je;
+            json_t *o = json_loadb(buf + i, e - i,
+                                   JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &je);
+            if (!o) {
+                mint_err_set(err, "%s: byte %zu: %s", path, i + (size_t)je.position, je.text);
+                goto out;
+            }
+            if (add_tensor(p, &cap, o, path, err) < 0) {
+                json_decref(o);
+                goto out;
+            }
+            json_decref(o);
+            i = skip_ws(buf, i + (size_t)je.position, e);
+            if (i < e && buf[i] == ',')
+                i = skip_ws(buf, i + 1, e);
+            else if (i >= e || buf[i] != ']') {
+                mint_err_set(err, "%s: byte %zu: expected ',' or ']' in 'tensors'", path, i);
+                goto out;
+            }
+        }
+    }
+    rc = 0;
+out:
+    free(buf);
     if (rc < 0)
         mint_profile_release(p);
     return rc;
@@ -513,6 +725,7 @@ int mint_profile_groups(const struct mint_profile *p, struct mint_pgroup **out, 
             o->nrmse_worst = wn;
             o->sqnr_db = sqnr;
         }
+        qsort(G->opt, G->n_opt, sizeof *G->opt, opt_cmp); /* canonical, whatever the members */
         a = b;
     }
     free(kr);

@@ -609,17 +609,8 @@ int main(int argc, char **argv)
     if (check_groups(&m.p, &err) < 0)
         goto fail;
     {
-        /* compact (a 20,000-tensor profile is tens of MB indented), still canonical */
-        json_t *doc = mint_profile_to_json(&m.p);
-        char *text = mint_json_text(doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
-        json_decref(doc);
-        if (!text) {
-            mint_err_setc(&err, MINT_EXIT_IO, "%s: cannot serialise", out);
-            goto fail;
-        }
-        rc = mint_write_file(out, text, strlen(text), &err);
-        free(text);
-        if (rc < 0)
+        /* compact, canonical, streamed tensor by tensor */
+        if (mint_profile_save(&m.p, out, &err) < 0)
             goto fail;
     }
     if (!quiet)

@@ -4,8 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <unistd.h>
+
 #include "check.h"
 #include "mint/err.h"
+#include "mint/io.h"
+#include "mint/json.h"
 #include "mint/profile.h"
 
 #define NCFG 4
@@ -240,10 +245,71 @@ static void test_roundtrip(void)
     mint_profile_release(&p);
 }
 
+
+static int write_text(const char *path, const char *t)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(t, f);
+    return fclose(f);
+}
+
+/* The streamed writer equals the canonical dump; the streamed reader accepts any layout. */
+static void test_save_load(void)
+{
+    struct mint_profile p, q;
+    struct mint_err err = {0};
+    char path[] = "/tmp/t-merge-XXXXXX";
+    int fd = mkstemp(path);
+    json_t *doc;
+    char *want, *got, *t2;
+    size_t len;
+    close(fd);
+    setup(&p, 0);
+    p.t[0].features = json_pack("{s:f,s:[i,i]}", "stable_rank", 3.5, "per_expert", 1, 2);
+    CHECK(mint_profile_save(&p, path, &err) == 0);
+    doc = mint_profile_to_json(&p);
+    want = mint_json_text(doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+    got = mint_read_file(path, &len, &err);
+    CHECK(want && got && !strcmp(want, got));
+    CHECK(mint_profile_load(&q, path, &err) == 0 && q.n == 5);
+    CHECK_STR(q.t[4].name, "model.layers.1.self_attn.q_proj.weight");
+    CHECK(q.t[0].features && json_is_array(json_object_get(q.t[0].features, "per_expert")));
+    mint_profile_release(&q);
+    /* indented, and with "tensors" first */
+    t2 = mint_json_text(doc, JSON_INDENT(3) | JSON_REAL_PRECISION(17));
+    CHECK(write_text(path, t2) == 0);
+    CHECK(mint_profile_load(&q, path, &err) == 0 && q.n == 5 && isinf(q.t[3].prior));
+    mint_profile_release(&q);
+    free(t2);
+    /* broken inputs are reported, never crash */
+    {
+        const char *bad[] = {"", "{", "{\"tensors\":[", "{\"tensors\":[{}]}", "[]",
+                             "{\"schema\":1,\"model\":{\"num_layers\":1},\"tensors\":[1,]}",
+                             "{\"schema\":1,\"model\":{\"num_layers\":1},\"tensors\":{}}",
+                             "{\"schema\":1,\"tensors\":[],\"model\":{\"num_layers\":1}} x"};
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+            CHECK(write_text(path, bad[i]) == 0);
+            err.msg[0] = 0;
+            CHECK_MSG(mint_profile_load(&q, path, &err) < 0 && err.msg[0], "case %zu", i);
+        }
+        CHECK(write_text(path, "{\"schema\":1,\"tensors\":[],\"model\":{\"num_layers\":1}}") == 0);
+        CHECK(mint_profile_load(&q, path, &err) == 0 && q.n == 0);
+        mint_profile_release(&q);
+    }
+    unlink(path);
+    free(want);
+    free(got);
+    json_decref(doc);
+    mint_profile_release(&p);
+}
+
 int main(void)
 {
     test_keys();
     test_groups();
     test_roundtrip();
+    test_save_load();
     return CHECK_DONE();
 }
