@@ -96,7 +96,9 @@ void mint_ptensor_release(struct mint_ptensor *t);
 int mint_ptensor_check_options(struct mint_ptensor *t, struct mint_err *err);
 
 /* Decision groups of the written (non-dropped) tensors, sorted by key (strcmp).  Members must
- * agree on role, layer, prior, fixedness and option set, else an error names the group. */
+ * agree on role, layer, prior and fixedness, else an error names the group.  Options: the
+ * configurations available for every member (bytes summed, loss aggregated, SQNR the minimum);
+ * merge has already refused rd files whose configuration *sets* differ (pitfall 3). */
 int  mint_profile_groups(const struct mint_profile *p, struct mint_pgroup **out, size_t *n,
                          struct mint_err *err);
 void mint_profile_groups_free(struct mint_pgroup *g, size_t n);

@@ -619,14 +619,12 @@ void mint_profile_groups_free(struct mint_pgroup *g, size_t n)
     free(g);
 }
 
-static int same_options(const struct mint_ptensor *a, const struct mint_ptensor *b)
+static const struct mint_popt *find_opt(const struct mint_ptensor *t, int bits, int group)
 {
-    if (a->n_opt != b->n_opt)
-        return 0;
-    for (size_t j = 0; j < a->n_opt; j++)
-        if (a->opt[j].bits != b->opt[j].bits || a->opt[j].group != b->opt[j].group)
-            return 0;
-    return 1;
+    for (size_t j = 0; j < t->n_opt; j++)
+        if (t->opt[j].bits == bits && t->opt[j].group == group)
+            return &t->opt[j];
+    return NULL;
 }
 
 int mint_profile_groups(const struct mint_profile *p, struct mint_pgroup **out, size_t *nout,
@@ -681,22 +679,23 @@ int mint_profile_groups(const struct mint_profile *p, struct mint_pgroup **out, 
                              G->key, t0->name, t->name);
                 goto fail;
             }
-            if (!same_options(t0, t)) {
-                mint_err_set(err, "group '%s': members '%s' and '%s' have different "
-                                  "configuration sets (all experts must share one)",
-                             G->key, t0->name, t->name);
-                goto fail;
-            }
         }
-        for (size_t j = 0; j < G->n_opt; j++) {
-            struct mint_popt *o = &G->opt[j];
+        /* options: the configurations available for every member */
+        G->n_opt = 0;
+        for (size_t j = 0; j < t0->n_opt; j++) {
+            struct mint_popt *o = &G->opt[G->n_opt];
             double sn = 0, sw = 0, sm = 0, wn = 0, ww = 0, wm = 0, sqnr = INFINITY;
-            int w_unknown = 0;
+            int w_unknown = 0, everywhere = 1;
             o->bits = t0->opt[j].bits;
             o->group = t0->opt[j].group;
+            for (size_t m = 0; m < G->n_members && everywhere; m++)
+                everywhere = find_opt(&p->t[G->members[m]], o->bits, o->group) != NULL;
+            if (!everywhere)
+                continue;
+            G->n_opt++;
             for (size_t m = 0; m < G->n_members; m++) {
                 const struct mint_ptensor *t = &p->t[G->members[m]];
-                const struct mint_popt *q = &t->opt[j];
+                const struct mint_popt *q = find_opt(t, o->bits, o->group);
                 double n = (double)t->params;
                 o->bytes += q->bytes;
                 sn += n * q->nrmse;

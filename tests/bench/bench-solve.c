@@ -80,6 +80,22 @@ int main(int argc, char **argv)
             reps = atoi(argv[i]);
         }
     }
+    {
+        /* the machine, as benchmarks must say */
+        char line[256], cpu[256] = "unknown";
+        FILE *f = fopen("/proc/cpuinfo", "r");
+        while (f && fgets(line, sizeof line, f))
+            if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+                snprintf(cpu, sizeof cpu, "%s", strchr(line, ':') + 2);
+                cpu[strcspn(cpu, "\n")] = 0;
+                break;
+            }
+        if (f)
+            fclose(f);
+        printf("machine cpu=\"%s\" openblas_num_threads=%s (BLAS unused) "
+               "timing=best-of-repeats wall clock\n",
+               cpu, getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "unset");
+    }
     off = malloc((n + 1) * sizeof *off);
     w = malloc(n * NOPT * sizeof *w);
     c = malloc(n * NOPT * sizeof *c);

@@ -188,14 +188,18 @@ static void test_groups(void)
     mint_profile_groups_free(g, ng);
     mint_profile_release(&p);
 
-    /* members must agree: configuration sets (pitfall 3), priors */
+    /* options: the configurations available for every member */
     setup(&p, 0);
     p.t[1].n_opt = 3;
-    p.t[1].opt[2] = p.t[1].opt[3];
-    CHECK(mint_profile_groups(&p, &g, &ng, &err) < 0);
-    CHECK(strstr(err.msg, "group 'model.layers.1.mlp.experts.*.up_proj.weight'") &&
-          strstr(err.msg, "different configuration sets"));
+    p.t[1].opt[2] = p.t[1].opt[3]; /* expert 1 cannot use (4,64) */
+    CHECK(mint_profile_groups(&p, &g, &ng, &err) == 0);
+    CHECK(g[0].n_opt == 3 && g[0].opt[0].bits == 2 && g[0].opt[1].bits == 3 &&
+          g[0].opt[2].bits == 16);
+    CHECK(g[0].opt[2].bytes == 3 * 2 * 64 * 128);
+    CHECK(g[2].n_opt == 4);
+    mint_profile_groups_free(g, ng);
     mint_profile_release(&p);
+    /* members must agree on the prior */
     setup(&p, 0);
     p.t[2].prior = 3;
     CHECK(mint_profile_groups(&p, &g, &ng, &err) < 0 && strstr(err.msg, "differ in role"));
