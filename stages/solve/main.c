@@ -21,7 +21,20 @@
  * the least B with B - F(B) >= floor(x·N_q/8) resp. Σ min bytes.  Below min-safe: the §10.3
  * message, exit 1, no output.  At or above the all-16-bit size: every group 16-bit, with a note.
  *
- * alloc.json (canonical, deterministic: no timings; those go to stderr): see write_alloc(). */
+ * alloc.json (schema 1; canonical JSON, deterministic: no timings, those go to stderr):
+ *   budget_bytes    B, the cap on Σ (8 + header + data) over the written safetensors files
+ *   total_bytes     Σ tensor data bytes of the chosen options (tensors not written excluded)
+ *   reserve_bytes   header reserve; total_bytes + reserve_bytes <= budget_bytes
+ *   fixed_bytes, min_bytes (min-safe), all16_bytes, quantizable_params (N_q), groups
+ *   objective       Σ π·α·D over the finite-prior groups (constant terms included)
+ *   bound, lp_bound, gap, gap_rel, status ("optimal" | "limit" | "heuristic" for greedy |
+ *                   "forced" when the all-16-bit choice is not the unconstrained optimum),
+ *   lambda, core_groups, max_states, solver, loss, weight, agg, veto_db, priors (table name),
+ *   out_dtype (BF16 | F16), shard_bytes, greedy_objective (--compare), exact_objective
+ *   (--solver greedy --compare)
+ *   tensors         EVERY index tensor, sorted by name: {"name","bits","group","bytes"};
+ *                   16-bit = bits 16, group 0; not written: bytes 0 and "dropped": true.
+ *                   Experts of one group carry the same bits/group, each its own bytes. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
