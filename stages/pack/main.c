@@ -131,7 +131,7 @@ static void summary(const char *out, const struct mint_pack_plan *p,
 }
 
 /* report.json: the allocation as solved plus what was actually written. */
-static int write_report(const char *path, const char *out, json_t *alloc,
+static int write_report(const char *path, json_t *alloc,
                         const struct mint_pack_plan *p, const struct mint_pack_report *r,
                         struct mint_err *err)
 {
@@ -166,7 +166,7 @@ static int write_report(const char *path, const char *out, json_t *alloc,
     json_object_set_new(doc, "configs", hist);
     json_object_set_new(
         doc, "written",
-        json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:f}", "dir", out, "file_bytes",
+        json_pack("{s:I,s:I,s:I,s:I,s:I,s:f}", "file_bytes",
                   (json_int_t)r->file_bytes, "data_bytes", (json_int_t)r->data_bytes, "shards",
                   (json_int_t)r->n_shards, "tensors", (json_int_t)r->n_tensors, "params",
                   (json_int_t)r->params, "bpw",
@@ -271,7 +271,7 @@ int main(int argc, char **argv)
     }
     alloc_dt = mint_dtype_parse(json_string_value(json_object_get(alloc, "out_dtype")));
     if (mint_pack_write(&plan, &opts, &rep, &err) < 0 ||
-        (report && write_report(report, out, alloc, &plan, &rep, &err) < 0)) {
+        (report && write_report(report, alloc, &plan, &rep, &err) < 0)) {
         json_decref(alloc);
         mint_pack_plan_release(&plan);
         return mint_err_report("mint-pack", &err);
