@@ -354,12 +354,14 @@ micro() {
 
 # ---------------------------------------------------------------- pipeline helpers
 pipeline_stages() { have index rd feature merge solve pack job; }
-# pipe WORK OUT JOBS MODELDIR [extra make args]: the pipeline as users run it
+# pipe WORK OUT JOBS MODELDIR [extra make args]: the pipeline as users run it (run it as
+# `timed "${PIPE[@]}"` after `pipe ...` sets the PIPE array, or call pipe_run)
 pipe() {
     local w=$1 o=$2 j=$3 m=$4
     shift 4
-    make -s -C "$ROOT" -j"$j" MODEL="$m" BUDGET="$BUDGET" WORK="$w" OUT="$o" "$@"
+    PIPE=(make -s -C "$ROOT" -j"$j" MODEL="$m" BUDGET="$BUDGET" WORK="$w" OUT="$o" "$@")
 }
+pipe_run() { pipe "$@"; "${PIPE[@]}"; }
 
 # ---------------------------------------------------------------- 3. no-op make, 20k tensors
 noop() {
@@ -375,8 +377,8 @@ noop() {
     synth_model "$mdir" $NOOP_SYNTH_ARGS || { skiprow noop-make "$label" "mint-synth failed"; return; }
     w=$RUN/noop-work o=$RUN/noop-out log=$RUN/noop.log
     say "bench: cold pipeline on $label (at most ${COLD_TIMEOUT}s)"
-    timed timeout "$COLD_TIMEOUT" make -s -C "$ROOT" -j"$JOBS" MODEL="$mdir" BUDGET="$BUDGET" \
-        WORK="$w" OUT="$o" >"$log" 2>&1
+    pipe "$w" "$o" "$JOBS" "$mdir"
+    timed timeout "$COLD_TIMEOUT" "${PIPE[@]}" >"$log" 2>&1
     local rc=$? cw=$TW
     nsteps=$(cat "$w"/log/stages.log 2>/dev/null | wc -l)
     local tmk
@@ -388,20 +390,22 @@ noop() {
     local items
     items=$(grep -c '^MINT_\(RD\|FEAT\) +=' "$tmk")
     rate=$(awk -v n="$nsteps" -v t="$cw" 'BEGIN { if (n > 1) printf "%.3f", t / n }')
-    local marked=0 ntens
-    ntens=$(grep -c '^MINT_RD +=' "$tmk")
+    local marked=0 ntens nper eta
+    ntens=$(sed -n 's/^  "n_tensors": \([0-9]*\),*$/\1/p' "$(dirname "$tmk")/index.json" | head -n 1)
+    nper=$(awk '$1 == "rd" || $1 == "feat" || $1 == "feature"' "$w"/log/stages.log 2>/dev/null | wc -l)
+    eta=$(grep -o 'ETA [0-9hms]*' "$log" | tail -n 1)
     if [ $rc -eq 0 ]; then
         row cold-make "$label" "$ntens" "" "" "$JOBS" "$cw" "$TC" "$TR" "" "full cold pipeline: $nsteps stage runs"
     else
-        row cold-make "$label" "" "" "" "$JOBS" "$cw" "$TC" "$TR" "" "cold pipeline stopped after ${COLD_TIMEOUT}s (exit $rc): $nsteps stage runs of $items per-tensor items + index/merge/solve/pack; ${rate:-?} s per run at -j$JOBS"
+        row cold-make "$label" "$ntens" "" "" "$JOBS" "$cw" "$TC" "$TR" "" "cold pipeline stopped after ${COLD_TIMEOUT}s (exit $rc): index + $nper of $items per-tensor runs (${rate:-?} s per stage run at -j$JOBS); the pipeline's own estimate for the rest: ${eta:-none}"
         # mark the rest up to date: empty per-tensor outputs (order-only prerequisites:
         # existence is what counts), then make -t for the fan-in targets
         say "bench: marking the remaining graph up to date (empty per-tensor files + make -t)"
-        sed -n 's|^MINT_\(RD\|FEAT\) += \$(CAS)\(.*\)$|\2|p' "$tmk" | sed "s|^|$w/cas|" >"$RUN/noop.items"
+        sed -n 's#^MINT_\(RD\|FEAT\) += \$(CAS)\(.*\)$#\2#p' "$tmk" | sed "s#^#$w/cas#" >"$RUN/noop.items"
         sed 's|/[^/]*$||' "$RUN/noop.items" | sort -u | xargs -r mkdir -p
         xargs -r touch <"$RUN/noop.items" # missing ones created empty; real ones keep their bytes
         mkdir -p "$o/$(basename "$mdir")-$BUDGET"
-        if ! pipe "$w" "$o" 1 "$mdir" -t >>"$log" 2>&1; then
+        if ! pipe_run "$w" "$o" 1 "$mdir" -t >>"$log" 2>&1; then
             skiprow noop-make "$label" "make -t failed: $(tail -n 1 "$log" | cut -c1-150)"
             return
         fi
@@ -410,7 +414,8 @@ noop() {
     local before after how="after a full cold build"
     [ $marked = 1 ] && how="graph marked up to date with make -t (no stage ran)"
     before=$(cat "$w"/log/stages.log 2>/dev/null | wc -l)
-    timed pipe "$w" "$o" "$JOBS" "$mdir" >>"$log" 2>&1
+    pipe "$w" "$o" "$JOBS" "$mdir"
+    timed "${PIPE[@]}" >>"$log" 2>&1
     rc=$?
     after=$(cat "$w"/log/stages.log 2>/dev/null | wc -l)
     if [ $rc -eq 0 ] && [ "$after" -eq "$before" ]; then
@@ -432,10 +437,12 @@ jspeed() {
     # shellcheck disable=SC2086
     synth_model "$mdir" $J_SYNTH_ARGS || { skiprow "make -j2/-j1" "$label" "mint-synth failed"; return; }
     say "bench: cold pipeline -j1 and -j$JOBS on $label"
-    timed pipe "$RUN/j1-work" "$RUN/j1-out" 1 "$mdir" >"$RUN/j1.log" 2>&1
+    pipe "$RUN/j1-work" "$RUN/j1-out" 1 "$mdir"
+    timed "${PIPE[@]}" >"$RUN/j1.log" 2>&1
     r1=$? t1=$TW
     row "make -j1" "$label" "" "" "" 1 "$TW" "$TC" "$TR" "" "cold pipeline (index, rd, feature, merge, solve, pack); exit $r1"
-    timed pipe "$RUN/j2-work" "$RUN/j2-out" "$JOBS" "$mdir" >"$RUN/j2.log" 2>&1
+    pipe "$RUN/j2-work" "$RUN/j2-out" "$JOBS" "$mdir"
+    timed "${PIPE[@]}" >"$RUN/j2.log" 2>&1
     r2=$? t2=$TW
     row "make -j$JOBS" "$label" "" "" "" "$JOBS" "$TW" "$TC" "$TR" "" "cold pipeline; exit $r2"
     if [ $r1 -eq 0 ] && [ $r2 -eq 0 ]; then
