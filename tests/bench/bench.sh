@@ -145,11 +145,11 @@ tensor_table() {
         /^   "shape": / { inshape = 1; nd = 0; if ($0 ~ /\[\]/) inshape = 0 }
         inshape && /^    [0-9]/ { nd++ }
         inshape && /^   \]/ { inshape = 0 }
-        /^  }/ { if (name != "") printf "%s\t%d\t%d\n", name, nb / sz, nd; name = "" }
+        /^  }/ { if (name != "") printf "%s\t%.0f\t%d\n", name, nb / sz, nd; name = "" }
     ' "$1"
 }
 sum_params() { # TABLE LIST -> sum of params of the names in LIST
-    awk -F'\t' 'NR == FNR { p[$1] = $2; next } { s += p[$1]; n++ } END { printf "%d %d\n", n, s }' "$1" "$2"
+    awk -F'\t' 'NR == FNR { p[$1] = $2; next } { s += p[$1]; n++ } END { printf "%d %.0f\n", n, s }' "$1" "$2"
 }
 floor_of() { # MODEL LIST -> seconds of a read-only pass, best of 3 below 4 GB (sets FLOOR_S)
     local s b
