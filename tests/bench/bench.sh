@@ -3,6 +3,7 @@
 # models with real layouts (mint-synth), next to the floor, a read-only pass over the same tensor
 # bytes measured in the same run.  Prints one table and writes bench/results.csv.  Never part of
 # `make test`; timings are wall-clock on a possibly shared machine (the header says which).
+# bench-8b writes bench/results-8b.csv and bench/table-8b.txt instead.
 #
 #   bash tests/bench/bench.sh          default: scaled models, <= 10 minutes on 2 cores
 #   bash tests/bench/bench.sh --8b     full-size Qwen3-8B (16 GB BF16, needs 40 GB free disk):
@@ -89,7 +90,8 @@ fi
 T_START=$(now)
 mkdir -p "$BENCH"
 BENCH=$(cd "$BENCH" && pwd)
-RUN=$BENCH/run
+SUF=$([ "$MODE" = 8b ] && echo -8b)
+RUN=$BENCH/run$SUF # intermediates of the last run (kept for inspection)
 rm -rf "$RUN"
 mkdir -p "$RUN" "$BENCH/models"
 CSV=$RUN/results.csv
@@ -529,8 +531,8 @@ fi
         sed 's/^/  /' "$NOTES"
     fi
     echo
-    echo "total bench time $(elapsed) s; results: $BENCH/results.csv"
+    echo "total bench time $(elapsed) s; results: $BENCH/results$SUF.csv"
 } >"$RUN/table.txt"
-cp "$CSV" "$BENCH/results.csv.tmp" && mv -f "$BENCH/results.csv.tmp" "$BENCH/results.csv"
-cp "$RUN/table.txt" "$BENCH/table.txt"
+cp "$CSV" "$BENCH/results$SUF.csv.tmp" && mv -f "$BENCH/results$SUF.csv.tmp" "$BENCH/results$SUF.csv"
+cp "$RUN/table.txt" "$BENCH/table$SUF.txt"
 cat "$RUN/table.txt"
