@@ -12,7 +12,10 @@
 #   mint-greedy     the same budget, SOLVER=greedy (the original MINT allocator)
 #   mint-nrmse_w    the same budget, exact, LOSS=nrmse_w
 #   mint-mse        the same budget, exact, LOSS=mse
-#   mint-sweep      exact solver over a budget sweep; mint-report fits PPL(B) = a + b/(B-B0)^c
+#   mint-mse-params the same budget, exact, LOSS=mse WEIGHT=params (total squared weight error)
+#   mint-sweep      exact solver at POINTS budgets from the minimum (every tensor at its lowest
+#                   allowed configuration) to the size of mlx-8bit-g64; mint-report fits
+#                   PPL(B) = a + b/(B-B0)^c to them
 # Everything goes through the normal pipeline (make), so RD curves are computed once per tensor.
 set -eu
 cd "$(dirname "$0")/.."
@@ -20,7 +23,7 @@ unset MAKEFLAGS MFLAGS MAKELEVEL
 WORK=${WORK:-work} OUT=${OUT:-out} WINDOWS=${WINDOWS:-64}
 R=$OUT/quality
 BIN=build/bin
-SWEEP=${SWEEP:-3.25bpw 3.5bpw 4bpw 4.5bpw 5bpw 6bpw 8bpw}
+POINTS=${POINTS:-7}
 mkdir -p "$R/results"
 rm -f "$R"/results/*.json
 
@@ -49,12 +52,21 @@ for model in tests/data/models/stories260K tests/data/models/tinystories-656k; d
     pipe NAME="$name-greedy" BUDGET="$B" SOLVER=greedy
     pipe NAME="$name-nrmse_w" BUDGET="$B" LOSS=nrmse_w
     pipe NAME="$name-mse" BUDGET="$B" LOSS=mse
+    pipe NAME="$name-msep" BUDGET="$B" LOSS=mse WEIGHT=params
     evaluate "$R/models/$name-exact-$B" mint-exact
     evaluate "$R/models/$name-greedy-$B" mint-greedy
     evaluate "$R/models/$name-nrmse_w-$B" mint-nrmse_w
     evaluate "$R/models/$name-mse-$B" mint-mse
-    pipe NAME="$name-sweep" BUDGETS="$SWEEP" sweep
-    for b in $SWEEP; do evaluate "$R/models/$name-sweep-$b" mint-sweep; done
+    evaluate "$R/models/$name-msep-$B" mint-mse-params
+    pipe NAME="$name-min" BUDGET=min
+    # the minimum budget includes the header reserve, so start from it, not from the file size
+    lo=$(sed -n 's/^ "budget_bytes": \([0-9]*\),*$/\1/p' "$R/models/$name-min-min/report.json")
+    hi=$(size_of "$R/models/$name-mlx8-min")
+    sweep=$(awk -v lo="$lo" -v hi="$hi" -v n="$POINTS" \
+        'BEGIN { for (k = 0; k < n; k++) printf "%d ", lo + (hi - lo) * k / (n - 1) }')
+    echo "   sweep budgets (bytes): $sweep"
+    pipe NAME="$name-sweep" BUDGETS="$sweep" sweep
+    for b in $sweep; do evaluate "$R/models/$name-sweep-$b" mint-sweep; done
 done
 "$BIN"/mint-report -o "$R" "$R"/results/*.json
 echo "mint: quality report in $R (quality.md, quality.csv, fits.csv, *.svg)"

@@ -76,6 +76,10 @@ int  mint_st_model_open_flags(struct mint_st_model *m, const char *dir, unsigned
 void mint_st_model_release(struct mint_st_model *m);
 const struct mint_st_tensor *mint_st_model_find(const struct mint_st_model *m, const char *name);
 const void *mint_st_model_data(const struct mint_st_model *m, const struct mint_st_tensor *t);
+/* XXH3-128 of a tensor's raw bytes (32 hex digits + NUL), streamed 64 MiB at a time with each
+ * chunk's pages dropped after use, so resident memory stays bounded. */
+void mint_st_tensor_hash(const struct mint_st_model *m, const struct mint_st_tensor *t,
+                         char out[33]);
 
 /* ---- writer ---- */
 struct mint_st_wentry {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "mint/err.h"
+#include "mint/hash.h"
 #include "mint/json.h"
 
 int mint_mul_u64(uint64_t a, uint64_t b, uint64_t *out)
@@ -537,6 +538,31 @@ const struct mint_st_tensor *mint_st_model_find(const struct mint_st_model *m, c
 const void *mint_st_model_data(const struct mint_st_model *m, const struct mint_st_tensor *t)
 {
     return m->files[t->file].map.data + t->offset;
+}
+
+#define HASH_CHUNK (64u << 20)
+
+void mint_st_tensor_hash(const struct mint_st_model *m, const struct mint_st_tensor *t,
+                         char out[33])
+{
+    const struct mint_map *map = &m->files[t->file].map;
+    const unsigned char *p = map->data + t->offset;
+    size_t off = (size_t)t->offset;
+    uint64_t left = t->nbytes;
+    struct mint_hasher h;
+
+    MINT_ASSERT(mint_hasher_init(&h) == 0);
+    while (left) {
+        size_t n = left > HASH_CHUNK ? HASH_CHUNK : (size_t)left;
+        mint_map_advise_seq(map, off, n);
+        mint_hasher_update(&h, p, n);
+        mint_map_advise_done(map, off, n);
+        p += n;
+        off += n;
+        left -= n;
+    }
+    mint_hasher_hex(&h, out);
+    mint_hasher_release(&h);
 }
 
 /* ---- writer ---- */

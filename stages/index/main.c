@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mint/budget.h"
 #include "mint/err.h"
 #include "mint/hash.h"
 #include "mint/io.h"
@@ -19,7 +20,6 @@
 #include "mint/st.h"
 #include "index.h"
 
-#define HASH_CHUNK (64u << 20)
 
 static const char usage[] =
     "usage: mint-index MODEL_DIR -o index.json [--mk tensors.mk] [-q]\n"
@@ -45,27 +45,6 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(x->t->name, y->t->name);
 }
 
-static void hash_tensor(const struct mint_st_model *m, struct entry *e)
-{
-    const struct mint_map *map = &m->files[e->t->file].map;
-    const unsigned char *p = map->data + e->t->offset;
-    struct mint_hasher h;
-    uint64_t left = e->t->nbytes;
-    size_t off = (size_t)e->t->offset;
-
-    MINT_ASSERT(mint_hasher_init(&h) == 0);
-    while (left) {
-        size_t n = left > HASH_CHUNK ? HASH_CHUNK : (size_t)left;
-        mint_map_advise_seq(map, off, n);
-        mint_hasher_update(&h, p, n);
-        mint_map_advise_done(map, off, n);
-        p += n;
-        off += n;
-        left -= n;
-    }
-    mint_hasher_hex(&h, e->hash);
-    mint_hasher_release(&h);
-}
 
 /* make-safe key: [A-Za-z0-9._-] kept, anything else becomes '_' */
 static void make_key(const char *name, char *out, size_t cap)
@@ -88,17 +67,6 @@ static json_t *shape_json(const struct mint_st_tensor *t)
     return a;
 }
 
-static void human(double b, char *out, size_t cap)
-{
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int i = 0;
-    while (b >= 1024 && i < 4) {
-        b /= 1024;
-        i++;
-    }
-    snprintf(out, cap, i ? "%.2f %s" : "%.0f %s", b, u[i]);
-}
-
 static void summary(const struct mint_st_model *m, const struct entry *e, size_t n, double secs,
                     uint64_t bytes)
 {
@@ -114,19 +82,19 @@ static void summary(const struct mint_st_model *m, const struct entry *e, size_t
         nt_role[r]++;
         params += e[i].t->nelem;
     }
-    human((double)bytes, hb, sizeof hb);
+    mint_budget_human((uint64_t)bytes, hb, sizeof hb);
     fprintf(stderr, "mint-index: %s: %zu tensors in %zu file%s, %" PRIu64 " params, %s%s\n",
             m->dir, n, m->n_files, m->n_files == 1 ? "" : "s", params, hb,
             m->tied ? ", tied embeddings" : "");
     for (int d = 1; d < MINT_DT_COUNT; d++)
         if (by_dt[d]) {
-            human((double)by_dt[d], hb, sizeof hb);
+            mint_budget_human((uint64_t)by_dt[d], hb, sizeof hb);
             fprintf(stderr, "  dtype %-8s %12s\n", mint_dtype_name((enum mint_dtype)d), hb);
         }
     fprintf(stderr, "  %-12s %8s %14s %12s\n", "role", "tensors", "params", "bytes");
     for (int r = 0; r < MINT_ROLE_COUNT; r++)
         if (nt_role[r]) {
-            human((double)by_role[r], hb, sizeof hb);
+            mint_budget_human((uint64_t)by_role[r], hb, sizeof hb);
             fprintf(stderr, "  %-12s %8" PRIu64 " %14" PRIu64 " %12s\n",
                     mint_role_name((enum mint_role)r), nt_role[r], pr_role[r], hb);
         }
@@ -195,7 +163,7 @@ int main(int argc, char **argv)
     qsort(e, m.n_tensors, sizeof *e, cmp_file_offset);
     t0 = mint_now();
     for (size_t i = 0; i < m.n_tensors; i++) {
-        hash_tensor(&m, &e[i]);
+        mint_st_tensor_hash(&m, e[i].t, e[i].hash);
         bytes += e[i].t->nbytes;
         params += e[i].t->nelem;
     }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mint/budget.h"
 #include "mint/err.h"
 #include "mint/io.h"
 #include "mint/json.h"
@@ -42,17 +43,6 @@ static const char help[] =
     "  -q, --quiet         no summary\n"
     "  -h, --help          this text\n";
 
-static void human(double b, char *out, size_t cap)
-{
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int i = 0;
-    while (b >= 1024 && i < 4) {
-        b /= 1024;
-        i++;
-    }
-    snprintf(out, cap, i ? "%.2f %s" : "%.0f %s", b, u[i]);
-}
-
 static void summary(const char *out, const struct mint_pack_plan *p,
                     const struct mint_pack_report *r, enum mint_dtype alloc_dt, double secs)
 {
@@ -64,8 +54,8 @@ static void summary(const char *out, const struct mint_pack_plan *p,
     size_t nh = 0;
     char a[32], b[32], c[32];
 
-    human((double)r->file_bytes, a, sizeof a);
-    human((double)p->alloc_budget, b, sizeof b);
+    mint_budget_human((uint64_t)r->file_bytes, a, sizeof a);
+    mint_budget_human((uint64_t)p->alloc_budget, b, sizeof b);
     fprintf(stderr,
             "mint-pack: %s: %zu tensors (%zu source) in %zu shard%s, %" PRIu64
             " parameters, %s, %.1f s\n",
@@ -113,7 +103,7 @@ static void summary(const char *out, const struct mint_pack_plan *p,
                 snprintf(c, sizeof c, "16-bit");
             else
                 snprintf(c, sizeof c, "%d:%d", h[k].c.bits, h[k].c.group);
-            human((double)h[k].bytes, a, sizeof a);
+            mint_budget_human((uint64_t)h[k].bytes, a, sizeof a);
             fprintf(stderr, "  %-8s %8zu %14" PRIu64 " %7.2f%% %12s\n", c, h[k].n, h[k].params,
                     p->params ? 100.0 * (double)h[k].params / (double)p->params : 0.0, a);
         }

@@ -42,7 +42,6 @@
 #include "mint/st.h"
 
 #define VETO_DB 9.0
-#define HASH_CHUNK (64u << 20) /* drop mapped pages after this many bytes */
 
 static const char usage[] =
     "usage: mint-rd INDEX TENSOR -o rd.json [--quantizer mlx|minmax] [--configs LIST]\n"
@@ -101,27 +100,6 @@ static void lm_prefix_of(const json_t *tensors, char *out, size_t cap)
     snprintf(out, cap, "model.");
 }
 
-static void hash_data(const struct mint_st_model *m, const struct mint_st_tensor *t,
-                      char out[MINT_HASH_HEX])
-{
-    const struct mint_map *map = &m->files[t->file].map;
-    const unsigned char *p = map->data + t->offset;
-    size_t off = (size_t)t->offset;
-    uint64_t left = t->nbytes;
-    struct mint_hasher h;
-    MINT_ASSERT(mint_hasher_init(&h) == 0);
-    while (left) {
-        size_t n = left > HASH_CHUNK ? HASH_CHUNK : (size_t)left;
-        mint_map_advise_seq(map, off, n);
-        mint_hasher_update(&h, p, n);
-        mint_map_advise_done(map, off, n);
-        p += n;
-        off += n;
-        left -= n;
-    }
-    mint_hasher_hex(&h, out);
-    mint_hasher_release(&h);
-}
 
 /* Find a tensor in the model and check it against its index entry. */
 static const struct mint_st_tensor *open_checked(const struct mint_st_model *m,
@@ -147,7 +125,7 @@ static const struct mint_st_tensor *open_checked(const struct mint_st_model *m,
                           "indexing?)", name);
         return NULL;
     }
-    hash_data(m, t, got);
+    mint_st_tensor_hash(m, t, got);
     if (strcmp(got, want)) {
         mint_err_set(err, "%s: content hash differs from the index (model changed since "
                           "indexing?)", name);

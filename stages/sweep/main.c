@@ -61,7 +61,8 @@ int main(int argc, char **argv)
     size_t cap = 4096, len = 0;
     char *buf;
 
-    while ((c = getopt(argc, argv, "o:h")) != -1) {
+    static const struct option lo[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
         if (c == 'o')
             out = optarg;
         else if (c == 'h') {
