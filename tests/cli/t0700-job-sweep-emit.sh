@@ -26,8 +26,8 @@ $BIN/mint-index "$D/tinystories-656k" -o "$tmp/i.json" -q || fail index
 echo '{"configs":"default","quantizer":"mlx"}' >"$tmp/rd.json"
 echo '{"rank":256,"seed":0}' >"$tmp/ft.json"
 $BIN/mint-index --emit-mk "$tmp/i.json" -o "$tmp/a.mk" --rd-params "$tmp/rd.json" --feat-params "$tmp/ft.json" || fail emit
-[ "$(grep -c '^MINT_RD +=' "$tmp/a.mk")" -eq 15 ] || fail "656K has 15 matrices"
-[ "$(grep -c '^MINT_FEAT +=' "$tmp/a.mk")" -eq 15 ] || fail "feat items"
+[ "$(grep -c '^  $(CAS)/rd/' "$tmp/a.mk")" -eq 15 ] || fail "656K has 15 matrices"
+[ "$(grep -c '^  $(CAS)/feat/' "$tmp/a.mk")" -eq 15 ] || fail "feat items"
 # same params written differently (key order, spaces) -> same keys
 echo '{ "quantizer": "mlx", "configs": "default" }' >"$tmp/rd2.json"
 $BIN/mint-index --emit-mk "$tmp/i.json" -o "$tmp/b.mk" --rd-params "$tmp/rd2.json" --feat-params "$tmp/ft.json" || fail emit2
@@ -35,8 +35,8 @@ diff <(tail -n +2 "$tmp/a.mk") <(tail -n +2 "$tmp/b.mk") >/dev/null || fail "key
 # other rd params -> other rd keys, same feat keys
 echo '{"configs":"4:64,16","quantizer":"mlx"}' >"$tmp/rd3.json"
 $BIN/mint-index --emit-mk "$tmp/i.json" -o "$tmp/c.mk" --rd-params "$tmp/rd3.json" --feat-params "$tmp/ft.json" --no-feat || fail emit3
-[ "$(grep -c '^MINT_FEAT +=' "$tmp/c.mk")" -eq 0 ] || fail "--no-feat"
-[ -z "$(comm -12 <(grep '^MINT_RD +=' "$tmp/a.mk" | sort) <(grep '^MINT_RD +=' "$tmp/c.mk" | sort))" ] || fail "rd keys ignore params"
+[ "$(grep -c '^  $(CAS)/feat/' "$tmp/c.mk")" -eq 0 ] || fail "--no-feat"
+[ -z "$(comm -12 <(grep '^  $(CAS)/rd/' "$tmp/a.mk" | sort) <(grep '^  $(CAS)/rd/' "$tmp/c.mk" | sort))" ] || fail "rd keys ignore params"
 # the same tensor content in another model directory gets the same keys
 cp -r "$D/tinystories-656k" "$tmp/copy"
 $BIN/mint-index "$tmp/copy" -o "$tmp/i2.json" -q || fail index2

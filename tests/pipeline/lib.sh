@@ -21,5 +21,5 @@ since() { tail -n +$((MARK + 1)) "$LOG" | awk -v s="$1" '$1 == s' | wc -l; }
 since_all() { tail -n +$((MARK + 1)) "$LOG" | wc -l; }
 # expect STAGE COUNT
 expect() { local n; n=$(since "$1"); [ "$n" -eq "$2" ] || fail "expected $2 '$1' runs, got $n"; }
-n_rd_items() { grep -c '^MINT_RD +=' "$WORKD"/m/*/tensors.mk; }
-n_feat_items() { grep -c '^MINT_FEAT +=' "$WORKD"/m/*/tensors.mk; }
+n_rd_items() { grep -c '^  $(CAS)/rd/' "$WORKD"/m/*/tensors.mk; }
+n_feat_items() { grep -c '^  $(CAS)/feat/' "$WORKD"/m/*/tensors.mk; }
