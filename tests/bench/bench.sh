@@ -390,7 +390,7 @@ noop() {
         return
     fi
     local items
-    items=$(grep -c '^MINT_\(RD\|FEAT\) +=' "$tmk")
+    items=$(grep -c '^  $(CAS)/\(rd\|feat\)/' "$tmk")
     rate=$(awk -v n="$nsteps" -v t="$cw" 'BEGIN { if (n > 1) printf "%.3f", t / n }')
     local marked=0 ntens nper eta
     ntens=$(sed -n 's/^  "n_tensors": \([0-9]*\),*$/\1/p' "$(dirname "$tmk")/index.json" | head -n 1)
@@ -403,7 +403,7 @@ noop() {
         # mark the rest up to date: empty per-tensor outputs (order-only prerequisites:
         # existence is what counts), then make -t for the fan-in targets
         say "bench: marking the remaining graph up to date (empty per-tensor files + make -t)"
-        sed -n 's#^MINT_\(RD\|FEAT\) += \$(CAS)\(.*\)$#\2#p' "$tmk" | sed "s#^#$w/cas#" >"$RUN/noop.items"
+        sed -n 's#^  \$(CAS)\(.*\) \\$#\1#p' "$tmk" | sed "s#^#$w/cas#" >"$RUN/noop.items"
         sed 's|/[^/]*$||' "$RUN/noop.items" | sort -u | xargs -r mkdir -p
         xargs -r touch <"$RUN/noop.items" # missing ones created empty; real ones keep their bytes
         mkdir -p "$o/$(basename "$mdir")-$BUDGET"
