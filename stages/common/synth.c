@@ -7,7 +7,7 @@
  *   base    role sigma (0.01-0.025) x layer drift (0.75 -> 1.25 over depth, +-10 % per layer)
  *           x tensor jitter (+-15 %, so the experts of one layer differ)
  *   r_i     row scale exp(0.15 z) (embeddings exp(0.35 z)): row-norm variation
- *   c_j     column scale exp(0.2 z), and 0.5 % of the columns (at least one) x U(10, 50)
+ *   c_j     column scale exp(0.2 z), and 0.5 % of the columns (at least one) x U(4, 12)
  *           (embeddings x U(3, 8)): outlier input channels
  *   RMSNorm gains: base (0.6 input, 0.8 post-attention, 1.0 q/k, 2.0 final) x drift x exp(0.25 z),
  *           0.5 % of the entries (at least one) x U(5, 20).
@@ -382,8 +382,8 @@ static void add(struct builder *b, enum mint_synth_kind kind, int64_t layer, flo
         t->nelem = (uint64_t)rows * (uint64_t)cols;
         t->row_spread = kind == MINT_SYNTH_EMBED ? 0.35f : 0.15f;
         t->col_spread = kind == MINT_SYNTH_EMBED ? 0.1f : 0.2f;
-        t->out_lo = kind == MINT_SYNTH_EMBED ? 3 : 10;
-        t->out_hi = kind == MINT_SYNTH_EMBED ? 8 : 50;
+        t->out_lo = kind == MINT_SYNTH_EMBED ? 3 : 4;
+        t->out_hi = kind == MINT_SYNTH_EMBED ? 8 : 12;
     }
     t->nbytes = t->nelem * mint_dtype_size(m->dtype);
 }
