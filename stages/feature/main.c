@@ -24,7 +24,9 @@
  * - Randomness: slice s uses xoshiro256** seeded with XXH3-64(seed as 8 LE bytes || the 32 hex
  *   digits of the content hash) with XXH3 seed s; the probes are drawn before the sketch.
  * - Noise: scales/biases in the source dtype if BF16/F16, else BF16 (as pack writes them).
- * - --seed is 0 .. 2^63-1 (default 0); --rank 1 .. 65536 (default 256). */
+ * - --seed is 0 .. 2^63-1 (default 0); --rank 1 .. 65536 (default 256).
+ * - MINT_FEATURE_CHUNK=BYTES (environment, for tests) reads in chunks of that size instead of
+ *   64 MiB: the output bytes must not depend on it. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -73,7 +75,14 @@ static void load_tensor(const struct mint_map *map, const struct mint_srcent *e,
                         char hash[MINT_HASH_HEX], int64_t *bad)
 {
     const unsigned char *p = map->data + e->offset;
-    size_t es = mint_dtype_size(e->dtype), chunk = READ_CHUNK / es * es;
+    const char *env = getenv("MINT_FEATURE_CHUNK"); /* testing: results must not depend on it */
+    size_t es = mint_dtype_size(e->dtype), want = READ_CHUNK, chunk;
+
+    if (env && atol(env) > 0)
+        want = (size_t)atol(env);
+    chunk = want / es * es;
+    if (!chunk)
+        chunk = es;
     uint64_t left = e->nbytes, done = 0;
     size_t off = (size_t)e->offset;
     struct mint_hasher h;
@@ -92,6 +101,7 @@ static void load_tensor(const struct mint_map *map, const struct mint_srcent *e,
         p += n;
         off += n;
         left -= n;
+        done += n / es;
     }
     mint_hasher_hex(&h, hash);
     mint_hasher_release(&h);

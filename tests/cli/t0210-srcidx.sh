@@ -47,6 +47,13 @@ $BIN/mint-rd "$tmp/t-plain.json" model.embed_tokens.weight -o "$tmp/b.json" --co
 grep -q '"norm": "model.norm.weight"' "$tmp/a.json" && cmp -s "$tmp/a.json" "$tmp/b.json" || fail "tied embedding norm"
 [ "$(sed 's/, [0-9.]* s$//' "$tmp/e1")" = "$(sed 's/, [0-9.]* s$//' "$tmp/e2")" ] || fail "summary lines differ"
 
+# feature reads in chunks (64 MiB): the result does not depend on the chunk size
+for c in 1000 4096; do
+    MINT_FEATURE_CHUNK=$c $BIN/mint-feature "$tmp/t.json" model.embed_tokens.weight -o "$tmp/c.json" -q --rank 16 || fail "chunk $c: exit $?"
+    $BIN/mint-feature "$tmp/t.json" model.embed_tokens.weight -o "$tmp/d.json" -q --rank 16
+    cmp -s "$tmp/c.json" "$tmp/d.json" || fail "feature: chunk size $c changes the output"
+done
+
 # stale: the model changes, is re-indexed, and an old sidecar comes back -> not trusted
 cp -r $T "$tmp/m"
 $BIN/mint-index "$tmp/m" -o "$tmp/m.json" -q || exit 1
