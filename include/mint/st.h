@@ -80,6 +80,9 @@ const void *mint_st_model_data(const struct mint_st_model *m, const struct mint_
  * chunk's pages dropped after use, so resident memory stays bounded. */
 void mint_st_tensor_hash(const struct mint_st_model *m, const struct mint_st_tensor *t,
                          char out[33]);
+/* The same for bytes [offset, offset + nbytes) of a mapped file (inside the map). */
+void mint_st_range_hash(const struct mint_map *map, uint64_t offset, uint64_t nbytes,
+                        char out[33]);
 
 /* ---- writer ---- */
 struct mint_st_wentry {

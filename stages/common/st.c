@@ -542,13 +542,12 @@ const void *mint_st_model_data(const struct mint_st_model *m, const struct mint_
 
 #define HASH_CHUNK (64u << 20)
 
-void mint_st_tensor_hash(const struct mint_st_model *m, const struct mint_st_tensor *t,
-                         char out[33])
+void mint_st_range_hash(const struct mint_map *map, uint64_t offset, uint64_t nbytes,
+                        char out[33])
 {
-    const struct mint_map *map = &m->files[t->file].map;
-    const unsigned char *p = map->data + t->offset;
-    size_t off = (size_t)t->offset;
-    uint64_t left = t->nbytes;
+    const unsigned char *p = map->data + offset;
+    size_t off = (size_t)offset;
+    uint64_t left = nbytes;
     struct mint_hasher h;
 
     MINT_ASSERT(mint_hasher_init(&h) == 0);
@@ -563,6 +562,12 @@ void mint_st_tensor_hash(const struct mint_st_model *m, const struct mint_st_ten
     }
     mint_hasher_hex(&h, out);
     mint_hasher_release(&h);
+}
+
+void mint_st_tensor_hash(const struct mint_st_model *m, const struct mint_st_tensor *t,
+                         char out[33])
+{
+    mint_st_range_hash(&m->files[t->file].map, t->offset, t->nbytes, out);
 }
 
 /* ---- writer ---- */

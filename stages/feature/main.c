@@ -3,8 +3,11 @@
  *
  * usage: mint-feature INDEX TENSOR -o feat.json [--rank K] [--seed S] [--norm NAME|auto|none] [-q]
  *
- * The tensor is found by canonical name in INDEX, read from model.dir (as written by mint-index,
- * relative to the working directory) and must hash (XXH3-128) to the index's "hash".  It is read
+ * The tensor is found by canonical name in INDEX through its sidecar (srcidx.h: a binary search
+ * instead of parsing the whole index.json, which is read only when the sidecar is missing or
+ * stale), read at the index's offset from the one shard of model.dir that holds it (as written
+ * by mint-index, relative to the working directory) and must hash (XXH3-128) to the index's
+ * "hash", so startup does not grow with the model.  It is read
  * in 64 MiB chunks, converted to float32 and hashed in the same pass, each chunk's pages dropped
  * after use, so peak memory is the tensor as float32 plus the (m + n)·(k + 10)-float sketches.
  *
@@ -21,7 +24,9 @@
  * - Randomness: slice s uses xoshiro256** seeded with XXH3-64(seed as 8 LE bytes || the 32 hex
  *   digits of the content hash) with XXH3 seed s; the probes are drawn before the sketch.
  * - Noise: scales/biases in the source dtype if BF16/F16, else BF16 (as pack writes them).
- * - --seed is 0 .. 2^63-1 (default 0); --rank 1 .. 65536 (default 256). */
+ * - --seed is 0 .. 2^63-1 (default 0); --rank 1 .. 65536 (default 256).
+ * - MINT_FEATURE_CHUNK=BYTES (environment, for tests) reads in chunks of that size instead of
+ *   64 MiB: the output bytes must not depend on it. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -38,6 +43,7 @@
 #include "mint/io.h"
 #include "mint/json.h"
 #include "mint/rsvd.h"
+#include "mint/srcidx.h"
 #include "mint/st.h"
 
 #define STAGE "mint-feature"
@@ -65,14 +71,20 @@ static const char help[] =
 
 /* Read, hash and convert a tensor to float32 (dst: nelem floats), dropping pages as it goes.
  * Returns the first non-finite index (or -1) in *bad. */
-static void load_tensor(const struct mint_st_model *m, const struct mint_st_tensor *t, float *dst,
+static void load_tensor(const struct mint_map *map, const struct mint_srcent *e, float *dst,
                         char hash[MINT_HASH_HEX], int64_t *bad)
 {
-    const struct mint_map *map = &m->files[t->file].map;
-    const unsigned char *p = mint_st_model_data(m, t);
-    size_t es = mint_dtype_size(t->dtype), chunk = READ_CHUNK / es * es;
-    uint64_t left = t->nbytes, done = 0;
-    size_t off = (size_t)t->offset;
+    const unsigned char *p = map->data + e->offset;
+    const char *env = getenv("MINT_FEATURE_CHUNK"); /* testing: results must not depend on it */
+    size_t es = mint_dtype_size(e->dtype), want = READ_CHUNK, chunk;
+
+    if (env && atol(env) > 0)
+        want = (size_t)atol(env);
+    chunk = want / es * es;
+    if (!chunk)
+        chunk = es;
+    uint64_t left = e->nbytes, done = 0;
+    size_t off = (size_t)e->offset;
     struct mint_hasher h;
 
     *bad = -1;
@@ -82,7 +94,7 @@ static void load_tensor(const struct mint_st_model *m, const struct mint_st_tens
         int64_t b;
         mint_map_advise_seq(map, off, n);
         mint_hasher_update(&h, p, n);
-        b = mint_to_f32(t->dtype, p, dst + done, n / es);
+        b = mint_to_f32(e->dtype, p, dst + done, n / es);
         if (b >= 0 && *bad < 0)
             *bad = (int64_t)done + b;
         mint_map_advise_done(map, off, n);
@@ -95,67 +107,42 @@ static void load_tensor(const struct mint_st_model *m, const struct mint_st_tens
     mint_hasher_release(&h);
 }
 
-static const json_t *index_entry(const json_t *idx, const char *name)
+/* The index entry of 'name' (1), or 0 with err set ("not in the index"), or -1. */
+static int entry_of(struct mint_srcidx *ix, const char *name, const char *index_path,
+                    struct mint_srcent *e, struct mint_err *err)
 {
-    const json_t *ts = json_object_get(idx, "tensors"), *e;
-    size_t i;
-    json_array_foreach(ts, i, e) {
-        const char *n = json_string_value(json_object_get(e, "name"));
-        if (n && !strcmp(n, name))
-            return e;
-    }
-    return NULL;
+    int f = mint_srcidx_find(ix, name, e, err);
+    if (f == 0)
+        mint_err_set(err, "%s: not in the index %s", name, index_path);
+    return f > 0 ? 1 : -1;
 }
 
-/* Check the index entry against the tensor in the model (hash, dtype, shape) and return it as
- * float32 (malloc'd). */
-static float *load_checked(const struct mint_st_model *m, const json_t *idx, const char *name,
-                           const char *index_path, const char **hash_out, struct mint_err *err)
+/* Read the tensor of entry e from the one shard holding it, check it against the index's
+ * content hash and return it as float32 (malloc'd). */
+static float *load_checked(const struct mint_srcidx *ix, const struct mint_srcent *e,
+                           const char *name, struct mint_err *err)
 {
-    const json_t *e = index_entry(idx, name), *shape;
-    const struct mint_st_tensor *t;
-    const char *want, *dt;
+    struct mint_map map;
     char got[MINT_HASH_HEX];
     float *a;
     int64_t bad;
 
-    if (!e) {
-        mint_err_set(err, "%s: not in the index %s", name, index_path);
-        return NULL;
-    }
-    want = json_string_value(json_object_get(e, "hash"));
-    dt = json_string_value(json_object_get(e, "dtype"));
-    shape = json_object_get(e, "shape");
-    if (!want || !dt || !json_is_array(shape)) {
-        mint_err_set(err, "%s: index entry lacks hash, dtype or shape", name);
-        return NULL;
-    }
-    t = mint_st_model_find(m, name);
-    if (!t) {
-        mint_err_set(err, "%s: not in the model %s (index out of date?)", name, m->dir);
-        return NULL;
-    }
-    if (t->dtype != MINT_DT_F32 && t->dtype != MINT_DT_F16 && t->dtype != MINT_DT_BF16) {
+    if (e->dtype != MINT_DT_F32 && e->dtype != MINT_DT_F16 && e->dtype != MINT_DT_BF16) {
         mint_err_set(err, "%s: unsupported dtype %s (F32, F16 and BF16 only)", name,
-                     mint_dtype_name(t->dtype));
+                     mint_dtype_name(e->dtype));
         return NULL;
     }
-    if (strcmp(dt, mint_dtype_name(t->dtype)) || json_array_size(shape) != (size_t)t->ndim) {
-        mint_err_set(err, "%s: dtype or shape differs from the index", name);
+    if (mint_srcidx_map(ix, e, &map, err) < 0)
         return NULL;
-    }
-    for (int d = 0; d < t->ndim; d++)
-        if (json_integer_value(json_array_get(shape, (size_t)d)) != t->shape[d]) {
-            mint_err_set(err, "%s: dtype or shape differs from the index", name);
-            return NULL;
-        }
-    a = malloc(t->nelem ? t->nelem * sizeof *a : 1);
+    a = malloc(e->nelem ? e->nelem * sizeof *a : 1);
     if (!a) {
-        mint_err_set(err, "%s: out of memory for %" PRIu64 " float32 values", name, t->nelem);
+        mint_map_release(&map);
+        mint_err_set(err, "%s: out of memory for %" PRIu64 " float32 values", name, e->nelem);
         return NULL;
     }
-    load_tensor(m, t, a, got, &bad);
-    if (strcmp(got, want)) {
+    load_tensor(&map, e, a, got, &bad);
+    mint_map_release(&map);
+    if (strcmp(got, e->hash)) {
         free(a);
         mint_err_set(err, "%s: content hash differs from the index", name);
         return NULL;
@@ -165,46 +152,47 @@ static float *load_checked(const struct mint_st_model *m, const json_t *idx, con
         mint_err_set(err, "%s: non-finite value at element %" PRId64, name, bad);
         return NULL;
     }
-    *hash_out = want;
     return a;
 }
 
 /* gamma for the noise probes; *gamma NULL means gamma = 1.  *used: the norm's name or NULL. */
-static int resolve_norm(const struct mint_st_model *m, const json_t *idx, const char *index_path,
-                        const char *name, const char *mode, int tied, int64_t cols, int quiet,
-                        float **gamma, char *used, size_t used_cap, struct mint_err *err)
+static int resolve_norm(struct mint_srcidx *ix, const char *name, const char *mode,
+                        int64_t cols, int quiet, float **gamma, char *used, size_t used_cap,
+                        struct mint_err *err)
 {
     char cand[4][256];
     int nc = 0, expl = 0;
-    const char *dummy;
 
     *gamma = NULL;
     used[0] = 0;
     if (!strcmp(mode, "none"))
         return 0;
     if (!strcmp(mode, "auto")) {
-        nc = mint_feat_norm_candidates(name, tied, cand, 4);
+        nc = mint_feat_norm_candidates(name, ix->tied, cand, 4);
     } else {
         expl = 1;
         snprintf(cand[0], sizeof cand[0], "%s", mode);
         nc = 1;
     }
     for (int i = 0; i < nc; i++) {
-        const struct mint_st_tensor *t = mint_st_model_find(m, cand[i]);
+        struct mint_srcent e;
         float *g;
-        if (!t)
+        int f = mint_srcidx_find(ix, cand[i], &e, err);
+        if (f < 0)
+            return mint_err_prefix(err, "%s: norm", name);
+        if (!f)
             continue;
-        if (t->ndim != 1 || t->shape[0] != cols ||
-            (t->dtype != MINT_DT_F32 && t->dtype != MINT_DT_F16 && t->dtype != MINT_DT_BF16)) {
+        if (e.ndim != 1 || e.shape[0] != cols ||
+            (e.dtype != MINT_DT_F32 && e.dtype != MINT_DT_F16 && e.dtype != MINT_DT_BF16)) {
             if (expl)
                 return mint_err_set(err, "%s: norm '%s' is not a float vector of length %lld",
                                     name, cand[i], (long long)cols);
             if (!quiet)
                 fprintf(stderr, STAGE ": %s: note: norm '%s' does not fit (%d-D, %lld), gamma = 1\n",
-                        name, cand[i], t->ndim, (long long)t->shape[0]);
+                        name, cand[i], e.ndim, (long long)e.shape[0]);
             return 0;
         }
-        g = load_checked(m, idx, cand[i], index_path, &dummy, err);
+        g = load_checked(ix, &e, cand[i], err);
         if (!g)
             return mint_err_prefix(err, "%s: norm", name);
         *gamma = g;
@@ -273,21 +261,21 @@ static const char *parse_opts(int argc, char **argv, const char **out, int *rank
 
 int main(int argc, char **argv)
 {
-    const char *out = NULL, *norm_mode = "auto", *index_path, *name, *hash = NULL, *bad;
-    int rank = MINT_RSVD_RANK, quiet = 0, help_asked = 0, rc = 1, tied = 0;
+    const char *out = NULL, *norm_mode = "auto", *index_path, *name, *hash, *bad;
+    int rank = MINT_RSVD_RANK, quiet = 0, help_asked = 0, rc = 1;
     uint64_t seed = 0;
     struct mint_err err = {0};
-    struct mint_st_model m;
-    const struct mint_st_tensor *t;
+    struct mint_srcidx ix;
+    struct mint_srcent ent;
+    const struct mint_srcent *t = &ent;
     struct mint_feat_opt opt;
     struct mint_feat_slice *sl = NULL;
-    json_t *idx = NULL, *doc = NULL;
+    json_t *doc = NULL;
     float *a = NULL, *gamma = NULL;
     char norm_used[256];
     int64_t nslice = 1, rows, cols;
     int matrix, stacked = 0;
     enum mint_dtype sdt;
-    const char *dir;
     double t0 = mint_now();
 
     bad = parse_opts(argc, argv, &out, &rank, &seed, &norm_mode, &quiet, &help_asked);
@@ -308,27 +296,16 @@ int main(int argc, char **argv)
     mint_feat_opt_default(&opt);
     opt.rsvd.k = rank;
 
-    idx = mint_json_load(index_path, &err);
-    if (!idx)
+    /* the sidecar index: this tensor's entry without parsing the whole index.json; only the
+     * shard holding the tensor is opened, and the content hash proves its bytes */
+    if (mint_srcidx_open(&ix, index_path, &err) < 0)
         return mint_err_report(STAGE, &err);
-    {
-        const json_t *model = json_object_get(idx, "model");
-        dir = json_string_value(json_object_get(model, "dir"));
-        tied = json_is_true(json_object_get(model, "tied"));
-        if (!dir || !json_is_array(json_object_get(idx, "tensors"))) {
-            json_decref(idx);
-            mint_err_set(&err, "%s: not an index (no model.dir or tensors)", index_path);
-            return mint_err_report(STAGE, &err);
-        }
-    }
-    if (mint_st_model_open(&m, dir, &err) < 0) {
-        json_decref(idx);
-        return mint_err_report(STAGE, &err);
-    }
-    a = load_checked(&m, idx, name, index_path, &hash, &err);
+    if (entry_of(&ix, name, index_path, &ent, &err) < 0)
+        goto fail;
+    hash = ent.hash;
+    a = load_checked(&ix, &ent, name, &err);
     if (!a)
         goto fail;
-    t = mint_st_model_find(&m, name);
 
     /* view */
     if (t->ndim <= 1) {
@@ -351,9 +328,10 @@ int main(int argc, char **argv)
     sdt = t->dtype == MINT_DT_F16 ? MINT_DT_F16 : MINT_DT_BF16;
 
     norm_used[0] = 0;
-    if (matrix && resolve_norm(&m, idx, index_path, name, norm_mode, tied, cols, quiet, &gamma,
-                               norm_used, sizeof norm_used, &err) < 0)
+    if (matrix && resolve_norm(&ix, name, norm_mode, cols, quiet, &gamma, norm_used,
+                               sizeof norm_used, &err) < 0)
         goto fail;
+    mint_srcidx_release(&ix); /* an index parsed whole can be large */
 
     sl = calloc((size_t)(nslice > 0 ? nslice : 1), sizeof *sl);
     if (!sl) {
@@ -487,7 +465,6 @@ done:
     free(gamma);
     free(a);
     json_decref(doc);
-    json_decref(idx);
-    mint_st_model_release(&m);
+    mint_srcidx_release(&ix);
     return rc;
 }

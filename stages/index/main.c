@@ -4,7 +4,9 @@
  *
  * Shards are mapped read-only and hashed in file order, 64 MiB at a time, each chunk dropped
  * from the page cache mapping after use, so resident memory stays bounded whatever the model
- * size.  Output is written atomically (temporary file + rename) and only on success. */
+ * size.  Output is written atomically (temporary file + rename) and only on success.  Next to
+ * index.json goes "<index.json>.tsv", a sorted one-line-per-tensor sidecar that lets mint-rd
+ * and mint-feature find one tensor without parsing the whole index (include/mint/srcidx.h). */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include "mint/io.h"
 #include "mint/json.h"
 #include "mint/role.h"
+#include "mint/srcidx.h"
 #include "mint/st.h"
 #include "index.h"
 
@@ -199,11 +202,22 @@ int main(int argc, char **argv)
     }
     doc = json_pack("{s:o,s:o,s:i}", "model", model, "tensors", tensors, "schema", 1);
 
-    if (mint_json_write(out, doc, &err) < 0) {
-        json_decref(doc);
-        free(e);
-        mint_st_model_release(&m);
-        return mint_err_report("mint-index", &err);
+    {
+        /* index.json, then its sidecar for mint-rd / mint-feature (srcidx.h), which records the
+         * hash of exactly these bytes; both write-if-changed */
+        char *text = mint_json_text(doc, MINT_JSON_FLAGS);
+        int rc = text ? 0 : mint_err_setc(&err, MINT_EXIT_IO, "%s: cannot serialise", out);
+        if (rc == 0)
+            rc = mint_write_file(out, text, strlen(text), &err);
+        if (rc == 0)
+            rc = mint_srcidx_write(out, doc, text, strlen(text), &err);
+        free(text);
+        if (rc < 0) {
+            json_decref(doc);
+            free(e);
+            mint_st_model_release(&m);
+            return mint_err_report("mint-index", &err);
+        }
     }
     if (mk) {
         size_t cap = 64 + m.n_tensors * 160, len = 0;

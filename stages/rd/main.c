@@ -3,12 +3,16 @@
  * usage: mint-rd INDEX TENSOR -o rd.json [--quantizer mlx|minmax] [--configs LIST]
  *                [--norm NAME|auto|none] [--dtype auto|bf16|f16] [--dump B:G --dump-out FILE] [-q]
  *
- * The tensor is found in INDEX (from mint-index) by canonical name, read from model.dir (as
- * written in the index, i.e. relative to the working directory if relative), and its XXH3-128
- * must equal the index's hash.  mint_rd_measure (stages/common/rd.c) converts rows to
- * float32 one at a time from the mapped file and measures every configuration in one pass per
- * row, so memory is a few rows plus the mapped pages, dropped every 64 MiB (the parsed index
- * is released before measuring).  Output bytes do not depend on the kernel (AVX2 or scalar).
+ * The tensor is found in INDEX (from mint-index) by canonical name through its sidecar
+ * (srcidx.h: a binary search, not a parse of the whole index.json; the JSON when the sidecar is
+ * missing or stale), read from the one shard of model.dir that holds it (as written in the
+ * index, i.e. relative to the working directory if relative) at the index's offset, and its
+ * XXH3-128 must equal the index's hash, which proves the bytes are those mint-index validated.
+ * Startup therefore does not grow with the model's tensor or shard count.  mint_rd_measure
+ * (stages/common/rd.c) converts rows to float32 one at a time from the mapped file and measures
+ * every configuration in one pass per row, so memory is a few rows plus the mapped pages,
+ * dropped every 64 MiB (an index parsed whole is released before measuring).  Output bytes do
+ * not depend on the kernel (AVX2 or scalar).
  *
  * Decisions where the issue and specs leave room (the merge stage reads exactly this):
  *  - 2-D [rows, cols]; 3-D [E, rows, cols] = stacked experts, measured per expert; > 3-D viewed
@@ -39,6 +43,7 @@
 #include "mint/json.h"
 #include "mint/quant.h"
 #include "mint/rd.h"
+#include "mint/srcidx.h"
 #include "mint/st.h"
 
 #define VETO_DB 9.0
@@ -74,64 +79,21 @@ static int usage_err(const char *msg)
     return MINT_EXIT_USAGE;
 }
 
-static const json_t *index_find(const json_t *tensors, const char *name)
+/* Map the file holding e and check its bytes against the index's content hash. */
+static int open_checked(const struct mint_srcidx *ix, const struct mint_srcent *e,
+                        const char *name, struct mint_map *map, struct mint_err *err)
 {
-    size_t i;
-    const json_t *t;
-    json_array_foreach(tensors, i, t) {
-        const char *n = json_string_value(json_object_get(t, "name"));
-        if (n && !strcmp(n, name))
-            return t;
-    }
-    return NULL;
-}
-
-/* The prefix of the language-model layers ("model."): first index tensor with a layer. */
-static void lm_prefix_of(const json_t *tensors, char *out, size_t cap)
-{
-    size_t i;
-    const json_t *t;
-    json_array_foreach(tensors, i, t) {
-        const char *n = json_string_value(json_object_get(t, "name"));
-        if (n && json_is_integer(json_object_get(t, "layer")) &&
-            mint_rd_layers_prefix(n, out, cap))
-            return;
-    }
-    snprintf(out, cap, "model.");
-}
-
-
-/* Find a tensor in the model and check it against its index entry. */
-static const struct mint_st_tensor *open_checked(const struct mint_st_model *m,
-                                                 const json_t *entry, const char *name,
-                                                 struct mint_err *err)
-{
-    const struct mint_st_tensor *t = mint_st_model_find(m, name);
-    const char *want = json_string_value(json_object_get(entry, "hash"));
-    const json_t *shape = json_object_get(entry, "shape");
-    const char *dt = json_string_value(json_object_get(entry, "dtype"));
     char got[MINT_HASH_HEX];
-    int same = t && json_is_array(shape) && (int)json_array_size(shape) == t->ndim && dt &&
-               mint_dtype_parse(dt) == t->dtype;
 
-    if (!t) {
-        mint_err_set(err, "%s: not in the model (model changed since indexing?)", name);
-        return NULL;
+    if (mint_srcidx_map(ix, e, map, err) < 0)
+        return -1;
+    mint_st_range_hash(map, e->offset, e->nbytes, got);
+    if (strcmp(got, e->hash)) {
+        mint_map_release(map);
+        return mint_err_set(err, "%s: content hash differs from the index (model changed since "
+                                 "indexing?)", name);
     }
-    for (int d = 0; same && d < t->ndim; d++)
-        same = json_integer_value(json_array_get(shape, (size_t)d)) == t->shape[d];
-    if (!same || !want) {
-        mint_err_set(err, "%s: dtype or shape differs from the index (model changed since "
-                          "indexing?)", name);
-        return NULL;
-    }
-    mint_st_tensor_hash(m, t, got);
-    if (strcmp(got, want)) {
-        mint_err_set(err, "%s: content hash differs from the index (model changed since "
-                          "indexing?)", name);
-        return NULL;
-    }
-    return t;
+    return 0;
 }
 
 static int is_src_dtype(enum mint_dtype d)
@@ -140,26 +102,24 @@ static int is_src_dtype(enum mint_dtype d)
 }
 
 /* Load the norm gain γ (length cols).  Returns 1 loaded, 0 none, -1 error. */
-static int load_norm(const struct mint_st_model *m, const json_t *tensors, const char *mode,
-                     const char *tensor, int tied, int64_t cols, int quiet, float **gamma,
-                     char *name, size_t cap, struct mint_err *err)
+static int load_norm(struct mint_srcidx *ix, const char *mode, const char *tensor, int64_t cols,
+                     int quiet, float **gamma, char *name, size_t cap, struct mint_err *err)
 {
-    const struct mint_st_tensor *t;
-    const json_t *entry;
-    int explicit_name = strcmp(mode, "auto") != 0;
-    char prefix[512];
+    struct mint_srcent e;
+    struct mint_map map;
+    int explicit_name = strcmp(mode, "auto") != 0, found;
 
     if (!strcmp(mode, "none"))
         return 0;
     if (explicit_name) {
         snprintf(name, cap, "%s", mode);
-    } else {
-        lm_prefix_of(tensors, prefix, sizeof prefix);
-        if (!mint_rd_norm_name(tensor, tied, prefix, name, cap))
-            return 0;
+    } else if (!mint_rd_norm_name(tensor, ix->tied, ix->lm_prefix, name, cap)) {
+        return 0;
     }
-    entry = index_find(tensors, name);
-    if (!entry) {
+    found = mint_srcidx_find(ix, name, &e, err);
+    if (found < 0)
+        return mint_err_prefix(err, "%s: norm", tensor);
+    if (!found) {
         if (explicit_name)
             return mint_err_set(err, "%s: norm tensor '%s' is not in the index", tensor, name);
         if (!quiet)
@@ -167,27 +127,31 @@ static int load_norm(const struct mint_st_model *m, const json_t *tensors, const
                     tensor, name);
         return 0;
     }
-    if (!(t = open_checked(m, entry, name, err)))
+    if (open_checked(ix, &e, name, &map, err) < 0)
         return mint_err_prefix(err, "%s: norm", tensor);
-    if (!is_src_dtype(t->dtype) || t->ndim != 1 || t->shape[0] != cols) {
+    if (!is_src_dtype(e.dtype) || e.ndim != 1 || e.shape[0] != cols) {
+        mint_map_release(&map);
         if (explicit_name)
             return mint_err_set(err, "%s: norm '%s' (%s, %d-D, %" PRIu64 " elements) is not a "
                                      "float vector of %" PRId64 " columns",
-                                tensor, name, mint_dtype_name(t->dtype), t->ndim, t->nelem,
-                                cols);
+                                tensor, name, mint_dtype_name(e.dtype), e.ndim, e.nelem, cols);
         if (!quiet)
             fprintf(stderr, "mint-rd: %s: note: norm '%s' has %" PRIu64 " elements, not %" PRId64
-                            "; no norm weighting\n", tensor, name, t->nelem, cols);
+                            "; no norm weighting\n", tensor, name, e.nelem, cols);
         return 0;
     }
     *gamma = malloc((size_t)cols * sizeof **gamma + 1);
-    if (!*gamma)
+    if (!*gamma) {
+        mint_map_release(&map);
         return mint_err_setc(err, MINT_EXIT_IO, "%s: out of memory", tensor);
-    if (mint_to_f32(t->dtype, mint_st_model_data(m, t), *gamma, (size_t)cols) >= 0) {
+    }
+    if (mint_to_f32(e.dtype, map.data + e.offset, *gamma, (size_t)cols) >= 0) {
+        mint_map_release(&map);
         free(*gamma);
         *gamma = NULL;
         return mint_err_set(err, "%s: norm '%s' has a non-finite value", tensor, name);
     }
+    mint_map_release(&map);
     return 1;
 }
 
@@ -275,11 +239,12 @@ int main(int argc, char **argv)
         return usage_err(NULL);
     }
     double t0 = mint_now();
-    json_t *index = NULL, *doc = NULL;
-    struct mint_st_model model;
-    int model_open = 0, af_open = 0, has_norm = 0;
+    json_t *doc = NULL;
+    struct mint_srcidx ix;
+    struct mint_srcent ent;
+    struct mint_map map = {0};
+    int ix_open = 0, map_open = 0, af_open = 0, has_norm = 0, found;
     float *gamma = NULL;
-    char *hash = NULL;
     struct mint_rd_result res;
     struct mint_afile af = {0};
     struct dump_ctx dctx = {&af};
@@ -287,65 +252,53 @@ int main(int argc, char **argv)
     char norm_name[1024] = "";
 
     memset(&res, 0, sizeof res);
-    index = mint_json_load(index_path, &err);
-    if (!index)
+    /* the sidecar index: this tensor's entry without parsing the whole index.json */
+    if (mint_srcidx_open(&ix, index_path, &err) < 0)
         goto fail;
-    const json_t *jmodel = json_object_get(index, "model");
-    const json_t *tensors = json_object_get(index, "tensors");
-    const char *dir = json_string_value(json_object_get(jmodel, "dir"));
-    int tied = json_is_true(json_object_get(jmodel, "tied"));
-    if (!dir || !json_is_array(tensors)) {
-        mint_err_set(&err, "%s: not an index (no model.dir or tensors)", index_path);
+    ix_open = 1;
+    found = mint_srcidx_find(&ix, tname, &ent, &err);
+    if (found < 0)
         goto fail;
-    }
-    const json_t *entry = index_find(tensors, tname);
-    if (!entry) {
+    if (!found) {
         mint_err_set(&err, "%s: unknown tensor (not in %s)", tname, index_path);
         goto fail;
     }
-    if (mint_st_model_open(&model, dir, &err) < 0)
-        goto fail;
-    model_open = 1;
-    const struct mint_st_tensor *t = mint_st_model_find(&model, tname);
-    if (t && !is_src_dtype(t->dtype)) {
+    if (!is_src_dtype(ent.dtype)) {
         mint_err_set(&err, "%s: unsupported dtype %s (F32, F16 or BF16 only)", tname,
-                     mint_dtype_name(t->dtype));
+                     mint_dtype_name(ent.dtype));
         goto fail;
     }
-    if (!(t = open_checked(&model, entry, tname, &err)))
+    /* only the shard holding the tensor is opened; the hash proves the bytes */
+    if (open_checked(&ix, &ent, tname, &map, &err) < 0)
         goto fail;
+    map_open = 1;
 
     /* columns as mint_rd_measure sees them: last dim (2-D, 3-D), all (0/1-D), else (d0, -1) */
     int64_t cols = 1;
-    if (t->ndim == 3)
-        cols = t->shape[2];
+    if (ent.ndim == 3)
+        cols = ent.shape[2];
     else
-        for (int d = t->ndim <= 1 ? 0 : 1; d < t->ndim; d++)
-            cols *= t->shape[d];
+        for (int d = ent.ndim <= 1 ? 0 : 1; d < ent.ndim; d++)
+            cols *= ent.shape[d];
     enum mint_dtype odt = !strcmp(dtype_arg, "bf16") ? MINT_DT_BF16
                           : !strcmp(dtype_arg, "f16") ? MINT_DT_F16
-                          : (t->dtype == MINT_DT_F16 || t->dtype == MINT_DT_BF16) ? t->dtype
+                          : (ent.dtype == MINT_DT_F16 || ent.dtype == MINT_DT_BF16) ? ent.dtype
                                                                                    : MINT_DT_BF16;
-    int gr = load_norm(&model, tensors, norm_mode, tname, tied, cols, quiet, &gamma, norm_name,
-                       sizeof norm_name, &err);
+    int gr = load_norm(&ix, norm_mode, tname, cols, quiet, &gamma, norm_name, sizeof norm_name,
+                       &err);
     if (gr < 0)
         goto fail;
     has_norm = gr > 0;
-    /* the index can be large (one entry per tensor): keep what is needed, drop the rest */
-    hash = strdup(json_string_value(json_object_get(entry, "hash")));
-    json_decref(index);
-    index = NULL;
-    if (!hash) {
-        mint_err_setc(&err, MINT_EXIT_IO, "%s: out of memory", tname);
-        goto fail;
-    }
+    /* an old index without a sidecar is parsed whole: drop it before measuring */
+    mint_srcidx_release(&ix);
+    ix_open = 0;
 
     if (dump_arg) {
         if (mint_afile_open(&af, dump_out, &err) < 0)
             goto fail;
         af_open = 1;
     }
-    struct mint_rd_opts opt = {quantizer, t->dtype, odt, gamma, MINT_RD_KERNEL_AUTO};
+    struct mint_rd_opts opt = {quantizer, ent.dtype, odt, gamma, MINT_RD_KERNEL_AUTO};
     const char *kenv = getenv("MINT_RD_KERNEL"); /* testing: results must not depend on it */
     if (kenv && !strcmp(kenv, "scalar"))
         opt.kernel = MINT_RD_KERNEL_SCALAR;
@@ -353,13 +306,12 @@ int main(int argc, char **argv)
         opt.kernel = MINT_RD_KERNEL_REF;
     else if (kenv && !strcmp(kenv, "avx2"))
         opt.kernel = MINT_RD_KERNEL_AVX2;
-    if (mint_rd_measure(mint_st_model_data(&model, t), t->dtype, t->ndim, t->shape, cfg, ncfg,
-                        &opt, dump_arg ? &dump : NULL, &model.files[t->file].map, &res,
-                        &err) < 0) {
+    if (mint_rd_measure(map.data + ent.offset, ent.dtype, ent.ndim, ent.shape, cfg, ncfg, &opt,
+                        dump_arg ? &dump : NULL, &map, &res, &err) < 0) {
         mint_err_prefix(&err, "%s", tname);
         goto fail;
     }
-    doc = mint_rd_json(&res, tname, hash, has_norm ? norm_name : NULL);
+    doc = mint_rd_json(&res, tname, ent.hash, has_norm ? norm_name : NULL);
     if (af_open) {
         af_open = 0;
         if (mint_afile_commit(&af, 1, &err) < 0)
@@ -371,10 +323,10 @@ int main(int argc, char **argv)
         char shp[160] = "";
         size_t l = 0;
         int best = mint_rd_best(&res, VETO_DB);
-        for (int d = 0; d < t->ndim && l < sizeof shp - 24; d++)
+        for (int d = 0; d < ent.ndim && l < sizeof shp - 24; d++)
             l += (size_t)snprintf(shp + l, sizeof shp - l, "%s%" PRId64, d ? "x" : "",
-                                  t->shape[d]);
-        fprintf(stderr, "mint-rd: %s [%s] %s: ", tname, shp, mint_dtype_name(t->dtype));
+                                  ent.shape[d]);
+        fprintf(stderr, "mint-rd: %s [%s] %s: ", tname, shp, mint_dtype_name(ent.dtype));
         if (best < 0)
             fprintf(stderr, "nothing >= %.0f dB", VETO_DB);
         else if (res.cfg[best].c.bits == MINT_BITS_PASSTHROUGH)
@@ -394,10 +346,10 @@ done:
         mint_afile_abort(&af);
     mint_rd_result_release(&res);
     json_decref(doc);
-    json_decref(index);
     free(gamma);
-    free(hash);
-    if (model_open)
-        mint_st_model_release(&model);
+    if (map_open)
+        mint_map_release(&map);
+    if (ix_open)
+        mint_srcidx_release(&ix);
     return rc;
 }
