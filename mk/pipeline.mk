@@ -62,6 +62,9 @@ NON_PIPELINE_GOALS := help build test test-build hdr-check clean distclean clean
 PIPELINE := $(filter-out $(NON_PIPELINE_GOALS),$(or $(MAKECMDGOALS),run))
 
 ifneq ($(PIPELINE),)
+ifeq ($(wildcard $(MODEL_DIR)/.),)
+$(error mint: MODEL '$(MODEL)': no such directory (a Hugging Face model directory with config.json and safetensors))
+endif
 # Knobs as files: rewritten only when their text changes, so only the readers rerun.
 comma := ,
 P_rd := {"configs":"$(CONFIGS)"$(comma)"quantizer":"$(QUANTIZER)"}
