@@ -23,6 +23,7 @@
 #include "mint/io.h"
 #include "mint/json.h"
 #include "mint/rd.h"
+#include "mint/srcidx.h"
 #include "mint/version.h"
 #include "index.h"
 
@@ -101,7 +102,9 @@ int mint_index_emit_mk(const char *index_path, const char *rd_params, const char
     struct buf b = {malloc(65536), 0, 65536}, rd = {malloc(65536), 0, 65536},
                ft = {malloc(65536), 0, 65536}, nm = {malloc(65536), 0, 65536};
     size_t i, n_rd = 0;
-    int tied, rc = -1;
+    struct mint_srcidx ix = {0};
+    struct mint_srcent ne;
+    int rc = -1;
 
     if (!idx)
         goto done;
@@ -110,7 +113,8 @@ int mint_index_emit_mk(const char *index_path, const char *rd_params, const char
         mint_err_set(err, "%s: no tensors array", index_path);
         goto done;
     }
-    tied = json_is_true(json_object_get(json_object_get(idx, "model"), "tied"));
+    if (mint_srcidx_open(&ix, index_path, err) < 0)
+        goto done;
     if (!(rdp = canon_params(rd_params, err)) || !(ftp = canon_params(feat_params, err)))
         goto done;
 
@@ -137,25 +141,13 @@ int mint_index_emit_mk(const char *index_path, const char *rd_params, const char
                          index_path, name);
             goto done;
         }
-        if (mint_rd_norm_name(name, tied, NULL, norm, sizeof norm)) {
-            /* index.json lists tensors sorted by name: binary search */
-            size_t lo = 0, hi = json_array_size(tensors);
-            while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                json_t *u = json_array_get(tensors, mid);
-                const char *un = json_string_value(json_object_get(u, "name"));
-                int c = strcmp(un ? un : "", norm);
-                if (c == 0) {
-                    norm_hash = json_string_value(json_object_get(u, "hash"));
-                    break;
-                }
-                if (c < 0)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            if (!norm_hash)
-                norm_hash = "-";
+        /* the same norm rd and feature use: srcidx lookup (sidecar when present) */
+        if (mint_rd_norm_name(name, ix.tied, ix.lm_prefix, norm, sizeof norm)) {
+            int f = mint_srcidx_find(&ix, norm, &ne, err);
+            if (f < 0)
+                goto done;
+            if (f > 0)
+                norm_hash = ne.hash;
         }
         make_key("rd", MINT_RD_VERSION, rdp, name, hash, norm_hash, key);
         put(&rd, "  $(CAS)/rd/%.2s/%s.json \\\n", key, key);
@@ -170,6 +162,8 @@ int mint_index_emit_mk(const char *index_path, const char *rd_params, const char
     put(&b, "%s\n%s\n%sMINT_N_ITEMS := %zu\n", rd.p, ft.p, nm.p, n_rd);
     rc = mint_write_file(out, b.p, b.len, err);
 done:
+    if (ix.path)
+        mint_srcidx_release(&ix);
     free(b.p);
     free(rd.p);
     free(ft.p);
