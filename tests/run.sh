@@ -39,6 +39,7 @@ run_one() { # label, command...
     fi
 }
 
+want hdr-check && run_one hdr-check make -s hdr-check
 for t in build/tests/unit/t-*; do
     [ -x "$t" ] || continue; n=unit/$(basename "$t"); want "$n" || continue
     run_one "$n" "$t"
