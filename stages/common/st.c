@@ -414,20 +414,6 @@ int mint_st_model_open_flags(struct mint_st_model *m, const char *dir, unsigned 
         for (size_t j = 0; j < m->files[i].n_tensors; j++) {
             struct mint_st_tensor *t = &m->files[i].tensors[j];
             t->file = (int)i;
-            if (!(flags & MINT_ST_QUANTIZED) && t->dtype == MINT_DT_U32 &&
-                strlen(t->name) > 7 &&
-                !strcmp(t->name + strlen(t->name) - 7, ".weight")) {
-                char sc[1024];
-                snprintf(sc, sizeof sc, "%.*s.scales", (int)(strlen(t->name) - 7), t->name);
-                for (size_t q = 0; q < m->files[i].n_tensors; q++)
-                    if (!strcmp(m->files[i].tensors[q].name, sc)) {
-                        mint_err_set(err,
-                                     "%s: model is already quantized (packed U32 '%s' with "
-                                     "scales)",
-                                     m->files[i].path, t->name);
-                        goto fail;
-                    }
-            }
         }
     }
 
@@ -465,6 +451,21 @@ int mint_st_model_open_flags(struct mint_st_model *m, const char *dir, unsigned 
                          m->files[m->tensors[i - 1]->file].name);
             goto fail;
         }
+    /* an MLX-quantized model: a packed U32 ".weight" with its ".scales", in any shard */
+    for (size_t i = 0; !(flags & MINT_ST_QUANTIZED) && i < total; i++) {
+        const struct mint_st_tensor *t = m->tensors[i];
+        size_t n = strlen(t->name);
+        char sc[1024];
+        if (t->dtype != MINT_DT_U32 || n <= 7 || n - 7 + 8 >= sizeof sc ||
+            strcmp(t->name + n - 7, ".weight"))
+            continue;
+        snprintf(sc, sizeof sc, "%.*s.scales", (int)(n - 7), t->name);
+        if (mint_st_model_find(m, sc)) {
+            mint_err_set(err, "%s: model is already quantized (packed U32 '%s' with scales)",
+                         m->files[t->file].path, t->name);
+            goto fail;
+        }
+    }
     for (size_t i = 0; wmap && i < total; i++) {
         const struct mint_st_tensor *t = m->tensors[i];
         const char *fn = json_string_value(json_object_get(wmap, t->stored_name));

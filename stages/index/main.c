@@ -155,7 +155,9 @@ int main(int argc, char **argv)
     if (mint_st_model_open(&m, dir, &err) < 0)
         return mint_err_report("mint-index", &err);
     if (m.num_layers < 0) {
-        mint_err_set(&err, "%s/config.json: no num_hidden_layers (top level or text_config)", dir);
+        char *cp = mint_path_join(dir, "config.json");
+        mint_err_set(&err, "%s: no num_hidden_layers (top level or text_config)", cp);
+        free(cp);
         mint_st_model_release(&m);
         return mint_err_report("mint-index", &err);
     }
@@ -202,23 +204,7 @@ int main(int argc, char **argv)
     }
     doc = json_pack("{s:o,s:o,s:i}", "model", model, "tensors", tensors, "schema", 1);
 
-    {
-        /* index.json, then its sidecar for mint-rd / mint-feature (srcidx.h), which records the
-         * hash of exactly these bytes; both write-if-changed */
-        char *text = mint_json_text(doc, MINT_JSON_FLAGS);
-        int rc = text ? 0 : mint_err_setc(&err, MINT_EXIT_IO, "%s: cannot serialise", out);
-        if (rc == 0)
-            rc = mint_write_file(out, text, strlen(text), &err);
-        if (rc == 0)
-            rc = mint_srcidx_write(out, doc, text, strlen(text), &err);
-        free(text);
-        if (rc < 0) {
-            json_decref(doc);
-            free(e);
-            mint_st_model_release(&m);
-            return mint_err_report("mint-index", &err);
-        }
-    }
+    /* the make fragment first: a failure there leaves no index.json behind */
     if (mk) {
         size_t cap = 64 + m.n_tensors * 160, len = 0;
         char *buf = malloc(cap);
@@ -241,6 +227,23 @@ int main(int argc, char **argv)
             return mint_err_report("mint-index", &err);
         }
         free(buf);
+    }
+    {
+        /* index.json, then its sidecar for mint-rd / mint-feature (srcidx.h), which records the
+         * hash of exactly these bytes; both write-if-changed */
+        char *text = mint_json_text(doc, MINT_JSON_FLAGS);
+        int rc = text ? 0 : mint_err_setc(&err, MINT_EXIT_IO, "%s: cannot serialise", out);
+        if (rc == 0)
+            rc = mint_write_file(out, text, strlen(text), &err);
+        if (rc == 0)
+            rc = mint_srcidx_write(out, doc, text, strlen(text), &err);
+        free(text);
+        if (rc < 0) {
+            json_decref(doc);
+            free(e);
+            mint_st_model_release(&m);
+            return mint_err_report("mint-index", &err);
+        }
     }
     if (!quiet)
         summary(&m, e, m.n_tensors, t0, bytes);
