@@ -387,6 +387,23 @@ AVX2_FN static void params_avx2(struct mint_rd *r, struct mint_qcfg c, const flo
     }
 }
 
+/* Add e² (8 floats, widened to double) into a0:a1, and e²γ² into b0:b1 when g2 is given;
+ * the fixed lane order keeps every kernel's sums identical. */
+AVX2_FN static inline __attribute__((always_inline)) void
+acc_err_avx2(__m256 e, const double *g2, __m256d *a0, __m256d *a1, __m256d *b0, __m256d *b1)
+{
+    __m256d elo = _mm256_cvtps_pd(_mm256_castps256_ps128(e));
+    __m256d ehi = _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1));
+    elo = _mm256_mul_pd(elo, elo);
+    ehi = _mm256_mul_pd(ehi, ehi);
+    *a0 = _mm256_add_pd(*a0, elo);
+    *a1 = _mm256_add_pd(*a1, ehi);
+    if (g2) {
+        *b0 = _mm256_add_pd(*b0, _mm256_mul_pd(elo, _mm256_loadu_pd(g2)));
+        *b1 = _mm256_add_pd(*b1, _mm256_mul_pd(ehi, _mm256_loadu_pd(g2 + 4)));
+    }
+}
+
 AVX2_FN static inline __attribute__((always_inline)) void
 cfg_avx2_body(const struct mint_rd *r, const float *w, struct mint_qcfg c, float *out,
               double se[8], double sew[8], const int with_g2, const int with_out)
@@ -409,17 +426,7 @@ cfg_avx2_body(const struct mint_rd *r, const float *w, struct mint_qcfg c, float
              * exactly like the C clamp q < 0 ? 0 : (q > L ? L : q) */
             q = _mm256_min_ps(L, _mm256_max_ps(zero, q));
             __m256 d = _mm256_add_ps(_mm256_mul_ps(sf, q), zf);
-            __m256 e = _mm256_sub_ps(d, v);
-            __m256d elo = _mm256_cvtps_pd(_mm256_castps256_ps128(e));
-            __m256d ehi = _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1));
-            elo = _mm256_mul_pd(elo, elo);
-            ehi = _mm256_mul_pd(ehi, ehi);
-            a0 = _mm256_add_pd(a0, elo);
-            a1 = _mm256_add_pd(a1, ehi);
-            if (with_g2) {
-                b0 = _mm256_add_pd(b0, _mm256_mul_pd(elo, _mm256_loadu_pd(g2 + k)));
-                b1 = _mm256_add_pd(b1, _mm256_mul_pd(ehi, _mm256_loadu_pd(g2 + k + 4)));
-            }
+            acc_err_avx2(_mm256_sub_ps(d, v), with_g2 ? g2 + k : NULL, &a0, &a1, &b0, &b1);
             if (with_out)
                 _mm256_storeu_ps(out + k, d);
         }
@@ -456,17 +463,7 @@ AVX2_FN static void pass_avx2(const struct mint_rd *r, const float *w, float *ou
     for (int64_t k = 0; k < n8; k += 8) {
         __m256 v = _mm256_loadu_ps(w + k);
         __m256 d = avx_store_round(dt, v);
-        __m256 e = _mm256_sub_ps(d, v);
-        __m256d elo = _mm256_cvtps_pd(_mm256_castps256_ps128(e));
-        __m256d ehi = _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1));
-        elo = _mm256_mul_pd(elo, elo);
-        ehi = _mm256_mul_pd(ehi, ehi);
-        a0 = _mm256_add_pd(a0, elo);
-        a1 = _mm256_add_pd(a1, ehi);
-        if (g2) {
-            b0 = _mm256_add_pd(b0, _mm256_mul_pd(elo, _mm256_loadu_pd(g2 + k)));
-            b1 = _mm256_add_pd(b1, _mm256_mul_pd(ehi, _mm256_loadu_pd(g2 + k + 4)));
-        }
+        acc_err_avx2(_mm256_sub_ps(d, v), g2 ? g2 + k : NULL, &a0, &a1, &b0, &b1);
         if (out)
             _mm256_storeu_ps(out + k, d);
     }
