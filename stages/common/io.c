@@ -121,6 +121,14 @@ char *mint_read_file(const char *path, size_t *len, struct mint_err *err)
                       strerror(errno));
         return NULL;
     }
+    {
+        struct stat sb;
+        if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            fclose(f);
+            mint_err_set(err, "%s: is a directory, not a file", path);
+            return NULL;
+        }
+    }
     for (;;) {
         if (n + 1 >= cap) {
             size_t nc = cap ? cap * 2 : 65536;
