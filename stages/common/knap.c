@@ -453,28 +453,27 @@ struct dp {
     size_t *layer_off;
 };
 
+/* Resize the array whose pointer is at *arrp to n elements of elem bytes; -1 leaves it. */
+static int grow_array(void *arrp, size_t n, size_t elem)
+{
+    void *old, *p;
+    memcpy(&old, arrp, sizeof old);
+    if (!(p = realloc(old, n * elem)))
+        return -1;
+    memcpy(arrp, &p, sizeof p);
+    return 0;
+}
+
 static int dp_reserve_layer(struct dp *d, size_t need)
 {
     if (need > d->cap) {
         size_t nc = d->cap ? d->cap : 1024;
         while (nc < need)
             nc *= 2;
-        int64_t *w2 = realloc(d->W2, nc * sizeof *w2);
-        if (!w2)
+        if (grow_array(&d->W2, nc, sizeof *d->W2) < 0 ||
+            grow_array(&d->C2, nc, sizeof *d->C2) < 0 ||
+            grow_array(&d->W, nc, sizeof *d->W) < 0 || grow_array(&d->C, nc, sizeof *d->C) < 0)
             return -1;
-        d->W2 = w2;
-        double *c2 = realloc(d->C2, nc * sizeof *c2);
-        if (!c2)
-            return -1;
-        d->C2 = c2;
-        int64_t *w1 = realloc(d->W, nc * sizeof *w1);
-        if (!w1)
-            return -1;
-        d->W = w1;
-        double *c1 = realloc(d->C, nc * sizeof *c1);
-        if (!c1)
-            return -1;
-        d->C = c1;
         d->cap = nc;
     }
     return 0;
@@ -484,14 +483,9 @@ static int dp_push_back(struct dp *d, uint32_t parent, uint16_t opt)
 {
     if (d->total == d->tcap) {
         size_t nc = d->tcap ? 2 * d->tcap : 4096;
-        uint32_t *p = realloc(d->parent, nc * sizeof *p);
-        if (!p)
+        if (grow_array(&d->parent, nc, sizeof *d->parent) < 0 ||
+            grow_array(&d->opt, nc, sizeof *d->opt) < 0)
             return -1;
-        d->parent = p;
-        uint16_t *o = realloc(d->opt, nc * sizeof *o);
-        if (!o)
-            return -1;
-        d->opt = o;
         d->tcap = nc;
     }
     d->parent[d->total] = parent;

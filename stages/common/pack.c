@@ -440,12 +440,16 @@ int mint_pack_index_load(struct mint_pack_plan *p, const json_t *index, const ch
     return 0;
 }
 
-static long find_src(const struct mint_pack_plan *p, const char *name)
+/* Binary search by name in an array sorted by name whose elements start with 'char *name'
+ * (struct mint_pack_src, struct mint_pack_out). */
+static long find_by_name(const void *base, size_t n, size_t size, const char *name)
 {
-    size_t lo = 0, hi = p->n_src;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = strcmp(p->src[mid].name, name);
+        const char *mn;
+        memcpy(&mn, (const char *)base + mid * size, sizeof mn);
+        int c = strcmp(mn, name);
         if (!c)
             return (long)mid;
         if (c < 0)
@@ -454,6 +458,11 @@ static long find_src(const struct mint_pack_plan *p, const char *name)
             hi = mid;
     }
     return -1;
+}
+
+static long find_src(const struct mint_pack_plan *p, const char *name)
+{
+    return find_by_name(p->src, p->n_src, sizeof *p->src, name);
 }
 
 static int get_u64(const json_t *o, const char *key, uint64_t *out, const char *what,
@@ -1272,18 +1281,7 @@ static int put_file(void *ctx, size_t out, uint64_t off, const void *buf, size_t
 
 static long find_out(const struct mint_pack_plan *p, const char *name)
 {
-    size_t lo = 0, hi = p->n_out;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(p->out[mid].name, name);
-        if (!c)
-            return (long)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
+    return find_by_name(p->out, p->n_out, sizeof *p->out, name);
 }
 
 static json_t *mlx_metadata(void)
