@@ -167,8 +167,7 @@ cp -r $T "$tmp/m"
 $BIN/mint-index "$tmp/m" -o "$tmp/m.json" -q || exit 1
 off=$(grep -A12 '"name": "model.layers.0.self_attn.q_proj.weight"' "$tmp/m.json" | sed -n 's/.*"offset": \([0-9]*\).*/\1/p')
 [ -n "$off" ] || fail "no offset"
-b=$(od -An -tu1 -j $((off + 100)) -N1 "$tmp/m/model.safetensors" | tr -d ' ')
-printf "\\$(printf '%03o' $(( (b ^ 1) & 255 )))" | dd of="$tmp/m/model.safetensors" bs=1 seek=$((off + 100)) conv=notrunc status=none
+"$TOOLBIN/mint-testtool" flip "$tmp/m/model.safetensors" $((off + 100)) || fail "flip"
 expect_err 1 '^mint-rd: model.layers.0.self_attn.q_proj.weight: content hash differs from the index (model changed since indexing?)$' "$tmp/h.json" \
     $R "$tmp/m.json" model.layers.0.self_attn.q_proj.weight -o "$tmp/h.json" --dump 4:64 --dump-out "$tmp/hd"
 [ -e "$tmp/hd" ] && fail "hash mismatch left a dump"

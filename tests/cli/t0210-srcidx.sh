@@ -60,8 +60,7 @@ $BIN/mint-index "$tmp/m" -o "$tmp/m.json" -q || exit 1
 cp "$tmp/m.json.tsv" "$tmp/old.tsv"
 q=model.layers.0.self_attn.q_proj.weight
 off=$(grep -A12 "\"name\": \"$q\"" "$tmp/m.json" | sed -n 's/.*"offset": \([0-9]*\).*/\1/p')
-b=$(od -An -tu1 -j $((off + 100)) -N1 "$tmp/m/model.safetensors" | tr -d ' ')
-printf "\\$(printf '%03o' $(( (b ^ 1) & 255 )))" | dd of="$tmp/m/model.safetensors" bs=1 seek=$((off + 100)) conv=notrunc status=none
+"$TOOLBIN/mint-testtool" flip "$tmp/m/model.safetensors" $((off + 100)) || fail "flip"
 expect_err 1 "^mint-rd: $q: content hash differs from the index" "$tmp/h.json" $BIN/mint-rd "$tmp/m.json" $q -o "$tmp/h.json"
 $BIN/mint-index "$tmp/m" -o "$tmp/m.json" -q || exit 1
 cmp -s "$tmp/m.json.tsv" "$tmp/old.tsv" && fail "re-index kept the old sidecar"

@@ -103,8 +103,7 @@ cp -r $T "$tmp/m"
 $BIN/mint-index "$tmp/m" -o "$tmp/m.json" -q || exit 1
 off=$(grep -A12 '"name": "model.layers.0.self_attn.q_proj.weight"' "$tmp/m.json" | sed -n 's/.*"offset": \([0-9]*\).*/\1/p')
 [ -n "$off" ] || fail "no offset"
-b=$(od -An -tu1 -j $((off + 100)) -N1 "$tmp/m/model.safetensors" | tr -d ' ')
-printf "\\$(printf '%03o' $(( (b ^ 1) & 255 )))" | dd of="$tmp/m/model.safetensors" bs=1 seek=$((off + 100)) conv=notrunc status=none
+"$TOOLBIN/mint-testtool" flip "$tmp/m/model.safetensors" $((off + 100)) || fail "flip"
 expect_err 1 '^mint-feature: model.layers.0.self_attn.q_proj.weight: content hash differs from the index$' "$tmp/h.json" \
     $F "$tmp/m.json" model.layers.0.self_attn.q_proj.weight -o "$tmp/h.json"
 $F "$tmp/m.json" model.layers.0.self_attn.k_proj.weight -o "$tmp/h2.json" -q || fail "unflipped tensor of the copy: exit $?"
