@@ -95,7 +95,8 @@ STAGE_ENV = MINT_LOG=$(LOGDIR)/stages.log MINT_PROGRESS=$(LOGDIR)/progress \
             $(if $(filter 1,$(V)),MINT_VERBOSE=1)
 # $(call stage,NAME,SUBJECT[,SHOW]): run one step through mint-job (progress + stage log)
 stage = @$(STAGE_ENV) $(if $(3),MINT_SHOW=1) $(BIN)/mint-job $(1) '$(2)' --
-tstage = @$(STAGE_ENV) MINT_TOTAL=$(MINT_TODO) $(BIN)/mint-job $(1) '$(2)' --
+# per-tensor steps: SUBJECT is the tensor name in hex (T in tensors.mk, see mint-index --emit-mk)
+tstage = @$(STAGE_ENV) MINT_TOTAL=$(MINT_TODO) $(BIN)/mint-job --hex $(1) $(2) --
 
 define newline
 
@@ -125,11 +126,12 @@ MINT_TODO := $(words $(filter-out $(wildcard $(MINT_RD) $(MINT_FEAT)),$(MINT_RD)
 # ---- per-tensor workers: the file name is the content, so only existence matters ----
 $(CAS)/rd/%.json: | $(M)/index.json $(BIN)/mint-rd $(BIN)/mint-job
 	@mkdir -p $(@D)
-	$(call tstage,rd,$(T)) $(BIN)/mint-rd $(M)/index.json $(T) -o $@ -q $(RD_FLAGS)
+	$(call tstage,rd,$(T)) $(BIN)/mint-rd $(M)/index.json --hex $(T) -o $@ -q $(RD_FLAGS)
 
 $(CAS)/feat/%.json: | $(M)/index.json $(BIN)/mint-feature $(BIN)/mint-job
 	@mkdir -p $(@D)
-	$(call tstage,feat,$(T)) $(BIN)/mint-feature $(M)/index.json $(T) -o $@ -q $(FEAT_FLAGS)
+	$(call tstage,feat,$(T)) $(BIN)/mint-feature $(M)/index.json --hex $(T) -o $@ -q \
+	  $(FEAT_FLAGS)
 
 # ---- fan-in: also depends on the work list (switching back to cached inputs) ----
 $(M)/profile.json: $(MINT_RD) $(MINT_FEAT) $(M)/index.json $(M)/tensors.mk \

@@ -26,4 +26,12 @@ void mint_hash_hex(const void *p, size_t n, char out[MINT_HASH_HEX]);
 /* 64-bit XXH3 of a buffer with a seed (PRNG seeding). */
 uint64_t mint_hash64(const void *p, size_t n, uint64_t seed);
 
+/* Hex text of a string's bytes, two lowercase digits each (malloc'd; NULL out of memory).
+ * This is how tensor names travel through make and the shell: the digits are safe in a make
+ * file and on a command line by construction, whatever bytes the name holds. */
+char *mint_hex_encode(const char *s);
+/* The inverse (malloc'd, NUL-terminated); NULL when hex is empty, of odd length, holds
+ * anything but [0-9a-f] or decodes to a NUL byte (errno EINVAL), or out of memory (ENOMEM). */
+char *mint_hex_decode(const char *hex);
+
 #endif

@@ -1,6 +1,8 @@
 #include "mint/hash.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -51,4 +53,49 @@ void mint_hash_hex(const void *p, size_t n, char out[MINT_HASH_HEX])
 uint64_t mint_hash64(const void *p, size_t n, uint64_t seed)
 {
     return XXH3_64bits_withSeed(p, n, seed);
+}
+
+char *mint_hex_encode(const char *s)
+{
+    static const char dig[] = "0123456789abcdef";
+    size_t n = strlen(s);
+    char *h = malloc(2 * n + 1);
+    if (!h)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        h[2 * i] = dig[(unsigned char)s[i] >> 4];
+        h[2 * i + 1] = dig[(unsigned char)s[i] & 15];
+    }
+    h[2 * n] = 0;
+    return h;
+}
+
+static int nibble(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+char *mint_hex_decode(const char *hex)
+{
+    size_t n = strlen(hex);
+    char *s;
+    if (n == 0 || n % 2) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!(s = malloc(n / 2 + 1))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    for (size_t i = 0; i < n / 2; i++) {
+        int a = nibble(hex[2 * i]), b = nibble(hex[2 * i + 1]);
+        if (a < 0 || b < 0 || (a | b) == 0) {
+            free(s);
+            errno = EINVAL;
+            return NULL;
+        }
+        s[i] = (char)(a << 4 | b);
+    }
+    s[n / 2] = 0;
+    return s;
 }

@@ -2,6 +2,7 @@
  * (algorithm.md §5).
  *
  * usage: mint-feature INDEX TENSOR -o feat.json [--rank K] [--seed S] [--norm NAME|auto|none] [-q]
+ *                     [--hex]
  *
  * The tensor is found by canonical name in INDEX through its sidecar (srcidx.h: a binary search
  * instead of parsing the whole index.json, which is read only when the sidecar is missing or
@@ -52,7 +53,7 @@
 
 static const char usage[] =
     "usage: mint-feature INDEX TENSOR -o feat.json [--rank K] [--seed S] "
-    "[--norm NAME|auto|none] [-q]\n";
+    "[--norm NAME|auto|none] [-q] [--hex]\n";
 
 static const char help[] =
     "\n"
@@ -66,6 +67,8 @@ static const char help[] =
     "  --seed S       global seed, 0 .. 2^63-1 (default 0)\n"
     "  --norm NAME    gamma for the noise probes: auto (default, the norm feeding this\n"
     "                 matrix), none (gamma = 1) or a norm tensor name\n"
+    "  --hex          TENSOR is given as the hex of its bytes (how the make pipeline passes\n"
+    "                 names: safe in make and the shell whatever they hold)\n"
     "  -q, --quiet    no summary on stderr\n"
     "  -h, --help     this text\n";
 
@@ -213,13 +216,14 @@ static json_t *real_or_null(int valid, double v)
 }
 
 static const char *parse_opts(int argc, char **argv, const char **out, int *rank, uint64_t *seed,
-                              const char **norm, int *quiet, int *help_asked)
+                              const char **norm, int *quiet, int *hex, int *help_asked)
 {
     static const struct option lo[] = {{"rank", required_argument, 0, 'r'},
                                        {"seed", required_argument, 0, 's'},
                                        {"norm", required_argument, 0, 'n'},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
+                                       {"hex", no_argument, 0, 'x'},
                                        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
@@ -227,6 +231,7 @@ static const char *parse_opts(int argc, char **argv, const char **out, int *rank
         switch (c) {
         case 'o': *out = optarg; break;
         case 'q': *quiet = 1; break;
+        case 'x': *hex = 1; break;
         case 'h': *help_asked = 1; return NULL;
         case 'r': {
             long v;
@@ -262,7 +267,8 @@ static const char *parse_opts(int argc, char **argv, const char **out, int *rank
 int main(int argc, char **argv)
 {
     const char *out = NULL, *norm_mode = "auto", *index_path, *name, *hash, *bad;
-    int rank = MINT_RSVD_RANK, quiet = 0, help_asked = 0, rc = 1;
+    int rank = MINT_RSVD_RANK, quiet = 0, help_asked = 0, rc = 1, hex = 0;
+    char *name_buf = NULL;
     uint64_t seed = 0;
     struct mint_err err = {0};
     struct mint_srcidx ix;
@@ -278,7 +284,7 @@ int main(int argc, char **argv)
     enum mint_dtype sdt;
     double t0 = mint_now();
 
-    bad = parse_opts(argc, argv, &out, &rank, &seed, &norm_mode, &quiet, &help_asked);
+    bad = parse_opts(argc, argv, &out, &rank, &seed, &norm_mode, &quiet, &hex, &help_asked);
     if (help_asked) {
         fputs(usage, stdout);
         fputs(help, stdout);
@@ -292,14 +298,21 @@ int main(int argc, char **argv)
     }
     index_path = argv[optind];
     name = argv[optind + 1];
+    if (hex && !(name = name_buf = mint_hex_decode(name))) {
+        fprintf(stderr, STAGE ": --hex: TENSOR must be the hex digits of a name\n");
+        fputs(usage, stderr);
+        return MINT_EXIT_USAGE;
+    }
     mint_blas_single_thread();
     mint_feat_opt_default(&opt);
     opt.rsvd.k = rank;
 
     /* the sidecar index: this tensor's entry without parsing the whole index.json; only the
      * shard holding the tensor is opened, and the content hash proves its bytes */
-    if (mint_srcidx_open(&ix, index_path, &err) < 0)
+    if (mint_srcidx_open(&ix, index_path, &err) < 0) {
+        free(name_buf);
         return mint_err_report(STAGE, &err);
+    }
     if (entry_of(&ix, name, index_path, &ent, &err) < 0)
         goto fail;
     hash = ent.hash;
@@ -466,5 +479,6 @@ done:
     free(a);
     json_decref(doc);
     mint_srcidx_release(&ix);
+    free(name_buf);
     return rc;
 }

@@ -12,6 +12,11 @@
  * or another model containing the same tensor finds them already done.  The output is written
  * only when it changes (make then re-reads it).
  *
+ * The tensor name reaches the recipe as T := <hex of its bytes> (mint_hex_encode), decoded by
+ * mint-rd / mint-feature / mint-job --hex: hex digits mean nothing to make or the shell, so
+ * no name, whatever bytes it holds, can change what make or a recipe does (safe by
+ * construction, no list of dangerous characters).
+ *
  * Each list is one assignment continued over many lines: 37,000 `+=` lines made GNU make
  * quadratic (10 s to parse a 20,000-tensor model; one assignment takes 0.1 s). */
 #include <stdio.h>
@@ -83,17 +88,6 @@ static void put(struct buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* make treats these specially in target names and variable values */
-static int make_safe(const char *s)
-{
-    for (; *s; s++)
-        if (*s <= ' ' || *s == '$' || *s == '#' || *s == ':' || *s == '%' || *s == '\\' ||
-            *s == '\'' || *s == '"' || *s == '=' || *s == ';' || *s == '*' || *s == '?' ||
-            *s == '[' || *s == ']')
-            return 0;
-    return 1;
-}
-
 int mint_index_emit_mk(const char *index_path, const char *rd_params, const char *feat_params,
                        int with_feat, const char *out, struct mint_err *err)
 {
@@ -126,7 +120,7 @@ int mint_index_emit_mk(const char *index_path, const char *rd_params, const char
         const char *hash = json_string_value(json_object_get(t, "hash"));
         const char *dt = json_string_value(json_object_get(t, "dtype"));
         json_t *shape = json_object_get(t, "shape");
-        char norm[1024], key[MINT_HASH_HEX];
+        char norm[1024], key[MINT_HASH_HEX], *hex;
         const char *norm_hash = "-";
 
         if (!name || !hash || !dt || !json_is_array(shape)) {
@@ -136,11 +130,6 @@ int mint_index_emit_mk(const char *index_path, const char *rd_params, const char
         if (json_array_size(shape) < 2 ||
             (strcmp(dt, "F32") && strcmp(dt, "F16") && strcmp(dt, "BF16")))
             continue;
-        if (!make_safe(name)) {
-            mint_err_set(err, "%s: tensor '%s': name has characters make cannot handle",
-                         index_path, name);
-            goto done;
-        }
         /* the same norm rd and feature use: srcidx lookup (sidecar when present) */
         if (mint_rd_norm_name(name, ix.tied, ix.lm_prefix, norm, sizeof norm)) {
             int f = mint_srcidx_find(&ix, norm, &ne, err);
@@ -149,15 +138,20 @@ int mint_index_emit_mk(const char *index_path, const char *rd_params, const char
             if (f > 0)
                 norm_hash = ne.hash;
         }
+        if (!(hex = mint_hex_encode(name))) {
+            mint_err_setc(err, MINT_EXIT_IO, "out of memory");
+            goto done;
+        }
         make_key("rd", MINT_RD_VERSION, rdp, name, hash, norm_hash, key);
         put(&rd, "  $(CAS)/rd/%.2s/%s.json \\\n", key, key);
-        put(&nm, "$(CAS)/rd/%.2s/%s.json: T := %s\n", key, key, name);
+        put(&nm, "$(CAS)/rd/%.2s/%s.json: T := %s\n", key, key, hex);
         n_rd++;
         if (with_feat) {
             make_key("feat", MINT_FEAT_VERSION, ftp, name, hash, norm_hash, key);
             put(&ft, "  $(CAS)/feat/%.2s/%s.json \\\n", key, key);
-            put(&nm, "$(CAS)/feat/%.2s/%s.json: T := %s\n", key, key, name);
+            put(&nm, "$(CAS)/feat/%.2s/%s.json: T := %s\n", key, key, hex);
         }
+        free(hex);
     }
     put(&b, "%s\n%s\n%sMINT_N_ITEMS := %zu\n", rd.p, ft.p, nm.p, n_rd);
     rc = mint_write_file(out, b.p, b.len, err);

@@ -1,6 +1,9 @@
 /* mint-job: run one pipeline step with a progress line and an entry in the stage log.
  *
- * usage: mint-job STAGE SUBJECT -- COMMAND [ARG...]
+ * usage: mint-job [--hex] STAGE SUBJECT -- COMMAND [ARG...]
+ *
+ * --hex: SUBJECT is the hex of its bytes (a tensor name as tensors.mk carries it, see
+ * mint-index --emit-mk); it is shown and logged decoded.
  *
  * Environment (set by the make pipeline):
  *   MINT_LOG=FILE       append "STAGE SUBJECT" to FILE for every step run (the stage log the
@@ -26,7 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char usage[] = "usage: mint-job STAGE SUBJECT -- COMMAND [ARG...]\n";
+#include "mint/hash.h"
+
+static const char usage[] = "usage: mint-job [--hex] STAGE SUBJECT -- COMMAND [ARG...]\n";
 
 static double now_s(void)
 {
@@ -83,17 +88,27 @@ int main(int argc, char **argv)
     FILE *errf = NULL;
     pid_t pid;
     int status;
+    static char *subject_buf; /* static: reachable until exit */
 
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         fputs(usage, stdout);
         return 0;
     }
+    if (argc > 1 && !strcmp(argv[1], "--hex")) {
+        if (argc > 3 && !(subject_buf = mint_hex_decode(argv[3]))) {
+            fprintf(stderr, "mint-job: --hex: SUBJECT must be hex digits\n");
+            return 2;
+        }
+        argc--;
+        argv++;
+    }
     if (argc < 5 || strcmp(argv[3], "--")) {
+        free(subject_buf);
         fputs(usage, stderr);
         return 2;
     }
     stage = argv[1];
-    subject = argv[2];
+    subject = subject_buf ? subject_buf : argv[2];
 
     if (log) {
         int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);

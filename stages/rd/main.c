@@ -2,6 +2,7 @@
  *
  * usage: mint-rd INDEX TENSOR -o rd.json [--quantizer mlx|minmax] [--configs LIST]
  *                [--norm NAME|auto|none] [--dtype auto|bf16|f16] [--dump B:G --dump-out FILE] [-q]
+ *                [--hex]
  *
  * The tensor is found in INDEX (from mint-index) by canonical name through its sidecar
  * (srcidx.h: a binary search, not a parse of the whole index.json; the JSON when the sidecar is
@@ -51,7 +52,8 @@
 static const char usage[] =
     "usage: mint-rd INDEX TENSOR -o rd.json [--quantizer mlx|minmax] [--configs LIST]\n"
     "              [--norm NAME|auto|none] [--dtype auto|bf16|f16] [--dump B:G --dump-out FILE] "
-    "[-q]\n";
+    "[-q]\n"
+    "              [--hex]\n";
 
 static const char help_text[] =
     "\n"
@@ -68,6 +70,8 @@ static const char help_text[] =
     "                      bf16 or f16\n"
     "  --dump B:G          also write the dequantized tensor of configuration B:G ...\n"
     "  --dump-out FILE     ... to FILE, raw little-endian float32 rows x cols\n"
+    "  --hex               TENSOR is given as the hex of its bytes (how the make pipeline\n"
+    "                      passes names: safe in make and the shell whatever they hold)\n"
     "  -q, --quiet         no summary line on stderr\n"
     "  -h, --help          this text\n";
 
@@ -180,7 +184,8 @@ int main(int argc, char **argv)
 {
     const char *out = NULL, *qname = "mlx", *cfgs_arg = NULL, *norm_mode = "auto";
     const char *dtype_arg = "auto", *dump_arg = NULL, *dump_out = NULL, *index_path, *tname;
-    int quiet = 0, c, rc = 0;
+    int quiet = 0, c, rc = 0, hex = 0;
+    char *tname_buf = NULL;
     struct mint_err err = {0};
     struct mint_qcfg cfg[MINT_RD_MAX_CFGS], dump_cfg = {0, 0};
     size_t ncfg;
@@ -190,7 +195,7 @@ int main(int argc, char **argv)
         {"norm", required_argument, 0, 'N'},      {"dtype", required_argument, 0, 'D'},
         {"dump", required_argument, 0, 'd'},      {"dump-out", required_argument, 0, 'O'},
         {"quiet", no_argument, 0, 'q'},           {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"hex", no_argument, 0, 'x'},             {0, 0, 0, 0}};
 
     while ((c = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
         switch (c) {
@@ -202,6 +207,7 @@ int main(int argc, char **argv)
         case 'd': dump_arg = optarg; break;
         case 'O': dump_out = optarg; break;
         case 'q': quiet = 1; break;
+        case 'x': hex = 1; break;
         case 'h': fputs(usage, stdout); fputs(help_text, stdout); return 0;
         default: return usage_err(NULL);
         }
@@ -238,6 +244,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "mint-rd: bad --dump '%s' (one bits:group, or 16)\n", dump_arg);
         return usage_err(NULL);
     }
+    if (hex && !(tname = tname_buf = mint_hex_decode(tname)))
+        return usage_err("--hex: TENSOR must be the hex digits of a name");
     double t0 = mint_now();
     json_t *doc = NULL;
     struct mint_srcidx ix;
@@ -351,5 +359,6 @@ done:
         mint_map_release(&map);
     if (ix_open)
         mint_srcidx_release(&ix);
+    free(tname_buf);
     return rc;
 }

@@ -19,6 +19,14 @@ $BIN/mint-job rd bad -- sh -c 'echo boom >&2; exit 5' 2>"$tmp/err2"; rc=$?
 [ $rc -eq 5 ] || fail "exit status $rc"
 grep -q boom "$tmp/err2" || fail "stderr of a failing step is hidden"
 $BIN/mint-job rd sig -- sh -c 'kill -9 $$' 2>/dev/null; [ $? -eq 137 ] || fail "signal status"
+# --hex: the subject arrives as the hex of its bytes, is shown and logged decoded
+h=$(printf '%s' 'a;b `c` ü' | od -An -tx1 | tr -d ' \n')
+$BIN/mint-job --hex rd "$h" -- true 2>"$tmp/err4" || fail "job --hex"
+grep -qxF 'rd a;b `c` ü' "$tmp/log" || fail "job --hex log: $(tail -n1 "$tmp/log")"
+grep -qF '] rd    a;b `c` ü' "$tmp/err4" || fail "job --hex progress: $(cat "$tmp/err4")"
+for bad in 6 6g 00 616; do
+    $BIN/mint-job --hex rd "$bad" -- true 2>/dev/null; [ $? -eq 2 ] || fail "job --hex '$bad' accepted"
+done
 unset MINT_LOG MINT_PROGRESS MINT_TOTAL
 
 # --- mint-index --emit-mk: keys depend on params and content, not on the file name ---
@@ -28,6 +36,19 @@ echo '{"rank":256,"seed":0}' >"$tmp/ft.json"
 $BIN/mint-index --emit-mk "$tmp/i.json" -o "$tmp/a.mk" --rd-params "$tmp/rd.json" --feat-params "$tmp/ft.json" || fail emit
 [ "$(grep -c '^  $(CAS)/rd/' "$tmp/a.mk")" -eq 15 ] || fail "656K has 15 matrices"
 [ "$(grep -c '^  $(CAS)/feat/' "$tmp/a.mk")" -eq 15 ] || fail "feat items"
+# names travel as hex digits only (make and the shell see nothing else of them)
+[ "$(grep -c ': T := [0-9a-f]*$' "$tmp/a.mk")" -eq 30 ] || fail "T is not hex in every item"
+h=$(printf '%s' model.layers.0.mlp.up_proj.weight | od -An -tx1 | tr -d ' \n')
+grep -q ": T := $h\$" "$tmp/a.mk" || fail "T is not the hex of the name"
+$BIN/mint-rd "$tmp/i.json" --hex "$h" -o "$tmp/rdx.json" -q || fail "rd --hex"
+$BIN/mint-rd "$tmp/i.json" model.layers.0.mlp.up_proj.weight -o "$tmp/rdy.json" -q || fail "rd"
+cmp -s "$tmp/rdx.json" "$tmp/rdy.json" || fail "rd --hex differs from the plain name"
+$BIN/mint-feature "$tmp/i.json" --hex "$h" -o "$tmp/fx.json" -q || fail "feature --hex"
+for p in mint-rd mint-feature; do
+    $BIN/$p "$tmp/i.json" --hex 6d6 -o "$tmp/x.json" 2>"$tmp/err5"; [ $? -eq 2 ] || fail "$p --hex odd"
+    grep -q -- '--hex' "$tmp/err5" || fail "$p --hex message"
+    $BIN/$p "$tmp/i.json" --hex 6D -o "$tmp/x.json" 2>/dev/null; [ $? -eq 2 ] || fail "$p --hex upper"
+done
 # same params written differently (key order, spaces) -> same keys
 echo '{ "quantizer": "mlx", "configs": "default" }' >"$tmp/rd2.json"
 $BIN/mint-index --emit-mk "$tmp/i.json" -o "$tmp/b.mk" --rd-params "$tmp/rd2.json" --feat-params "$tmp/ft.json" || fail emit2

@@ -38,7 +38,9 @@ static const char usage[] =
     "       mint-testtool big OUTDIR MIB      (BF16 [8192, 8192] tensors, streamed)\n"
     "       mint-testtool jget FILE PATH\n"
     "       mint-testtool jrows FILE PATH KEY...\n"
-    "       mint-testtool flip FILE OFFSET\n";
+    "       mint-testtool flip FILE OFFSET\n"
+    "       mint-testtool edit FILE rename OLD NEW | add NAME DTYPE D0[,D1...]\n"
+    "       mint-testtool many OUTDIR N\n";
 
 static void die(const char *fmt, const char *a)
 {
@@ -873,6 +875,139 @@ static int cmd_flip(const char *file, const char *off)
     return 0;
 }
 
+/* Rewrite a safetensors file with a changed header: the old data section is copied verbatim,
+ * an added tensor's bytes go after it.  Key order is kept (jansson preserves it). */
+static int cmd_edit(int argc, char **argv)
+{
+    const char *file = argv[2], *op = argv[3];
+    struct mint_err err = {0};
+    struct mint_map m;
+    uint64_t hl, dsize;
+    json_t *hdr, *nh;
+    json_error_t je;
+    unsigned char *extra = NULL;
+    size_t extra_len = 0;
+
+    if (mint_map_open(&m, file, &err) < 0)
+        die("%s", err.msg);
+    if (m.size < 8)
+        die("%s: not a safetensors file", file);
+    memcpy(&hl, m.data, 8);
+    if (hl > m.size - 8 || !(hdr = json_loadb((const char *)m.data + 8, hl, 0, &je)))
+        die("%s: bad header", file);
+    dsize = m.size - 8 - hl;
+    if (!strcmp(op, "rename") && argc == 6) {
+        const char *key;
+        json_t *v;
+        if (!json_object_get(hdr, argv[4]))
+            die("no tensor '%s'", argv[4]);
+        nh = json_object();
+        json_object_foreach(hdr, key, v)
+            json_object_set(nh, strcmp(key, argv[4]) ? key : argv[5], v);
+    } else if (!strcmp(op, "add") && argc == 7) {
+        enum mint_dtype dt = mint_dtype_parse(argv[5]);
+        json_t *shape = json_array();
+        uint64_t n = 1, s = mint_hash64(argv[4], strlen(argv[4]), 7) | 1;
+        char *p = argv[6], *end;
+        if (dt == MINT_DT_INVALID)
+            die("unknown dtype '%s'", argv[5]);
+        for (;;) {
+            long long d = strtoll(p, &end, 10);
+            if (end == p || d < 0)
+                die("bad shape '%s'", argv[6]);
+            json_array_append_new(shape, json_integer(d));
+            n *= (uint64_t)d;
+            if (*end != ',')
+                break;
+            p = end + 1;
+        }
+        extra_len = (size_t)(n * mint_dtype_size(dt));
+        extra = malloc(extra_len ? extra_len : 1);
+        fill(dt, extra, (size_t)n, &s);
+        nh = json_deep_copy(hdr);
+        json_object_set_new(nh, argv[4],
+                            json_pack("{s:s,s:o,s:[I,I]}", "dtype", argv[5], "shape", shape,
+                                      "data_offsets", (json_int_t)dsize,
+                                      (json_int_t)(dsize + extra_len)));
+    } else {
+        die("%s", "usage: edit FILE rename OLD NEW | add NAME DTYPE D0[,D1...]");
+        return 2;
+    }
+    {
+        char *text = json_dumps(nh, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        size_t len = strlen(text), padded = (len + 7) / 8 * 8;
+        char *tmp = malloc(strlen(file) + 8);
+        FILE *f = NULL;
+        uint64_t nl = padded;
+        if (!tmp || sprintf(tmp, "%s.edit", file) < 0 || !(f = fopen(tmp, "wb")) || fwrite(&nl, 8, 1, f) != 1 || fwrite(text, 1, len, f) != len ||
+            fwrite("        ", 1, padded - len, f) != padded - len ||
+            (dsize && fwrite(m.data + 8 + hl, 1, dsize, f) != dsize) ||
+            (extra_len && fwrite(extra, 1, extra_len, f) != extra_len) || fclose(f) != 0 ||
+            rename(tmp, file) != 0)
+            die("cannot rewrite %s", file);
+        free(tmp);
+        free(text);
+    }
+    free(extra);
+    json_decref(nh);
+    json_decref(hdr);
+    mint_map_release(&m);
+    return 0;
+}
+
+/* N BF16 [2, 4] tensors named like a many-expert MoE (64 experts x 3 projections per layer,
+ * then as many layers as needed): the header grows like a real checkpoint's, the data stays
+ * tiny.  Written directly (no JSON library), so a 600,000-tensor model takes a second. */
+static void cmd_many(const char *dir, long n)
+{
+    static const char *const proj[] = {"down_proj", "gate_proj", "up_proj"};
+    size_t cap = 1u << 20, len = 0;
+    char *h = malloc(cap);
+    char *p;
+    FILE *f;
+    uint64_t hl, dsize = (uint64_t)n * 16;
+    long layers = (n + 191) / 192;
+
+    mkdir_p(dir);
+    len += (size_t)snprintf(h + len, cap - len, "{\"__metadata__\":{\"format\":\"pt\"}");
+    for (long i = 0; i < n; i++) {
+        if (cap - len < 256) {
+            cap *= 2;
+            if (!(h = realloc(h, cap)))
+                die("%s", "out of memory");
+        }
+        len += (size_t)snprintf(h + len, cap - len,
+                                ",\"model.layers.%ld.mlp.experts.%ld.%s.weight\":{\"dtype\":"
+                                "\"BF16\",\"shape\":[2,4],\"data_offsets\":[%ld,%ld]}",
+                                i / 192, i % 192 / 3, proj[i % 3], i * 16, i * 16 + 16);
+    }
+    len += (size_t)snprintf(h + len, cap - len, "}");
+    while (len % 8)
+        h[len++] = ' ';
+    hl = len;
+    p = join(dir, "model.safetensors");
+    if (!(f = fopen(p, "wb")) || fwrite(&hl, 8, 1, f) != 1 || fwrite(h, 1, len, f) != len)
+        die("cannot write %s", p);
+    {
+        unsigned char buf[4096];
+        uint64_t s = 1;
+        for (uint64_t left = dsize; left;) {
+            size_t k = left > sizeof buf ? sizeof buf : (size_t)left;
+            fill(MINT_DT_BF16, buf, k / 2, &s);
+            if (fwrite(buf, 1, k, f) != k)
+                die("cannot write %s", p);
+            left -= k;
+        }
+    }
+    if (fclose(f) != 0)
+        die("cannot write %s", p);
+    free(p);
+    free(h);
+    put_json(dir, "config.json",
+             json_pack("{s:s,s:I,s:i,s:i}", "model_type", "qwen3_moe", "num_hidden_layers",
+                       (json_int_t)layers, "hidden_size", 4, "num_experts", 64));
+}
+
 static long num_arg(const char *s)
 {
     char *end;
@@ -939,6 +1074,12 @@ int main(int argc, char **argv)
         return cmd_jrows(argv[2], argv[3], argc - 4, argv + 4);
     if (argc == 4 && !strcmp(argv[1], "flip"))
         return cmd_flip(argv[2], argv[3]);
+    if (argc >= 4 && !strcmp(argv[1], "edit"))
+        return cmd_edit(argc, argv);
+    if (argc == 4 && !strcmp(argv[1], "many")) {
+        cmd_many(argv[2], num_arg(argv[3]));
+        return 0;
+    }
     fputs(usage, stderr);
     return 2;
 }

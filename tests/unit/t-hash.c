@@ -95,5 +95,29 @@ int main(void)
         CHECK(mint_hash64(p, 5000, 1) == mint_hash64(p, 5000, 1));
         free(p);
     }
+
+    /* hex names: every byte round-trips, the text is [0-9a-f] only */
+    {
+        char all[256], *h, *d;
+        for (int i = 1; i < 256; i++)
+            all[i - 1] = (char)i;
+        all[255] = 0;
+        h = mint_hex_encode(all);
+        CHECK(h && strlen(h) == 510 && strspn(h, "0123456789abcdef") == 510);
+        CHECK(h && !strncmp(h, "0102", 4) && !strcmp(h + 506, "feff"));
+        d = h ? mint_hex_decode(h) : NULL;
+        CHECK(d && !strcmp(d, all));
+        free(d);
+        free(h);
+        h = mint_hex_encode("a;b");
+        CHECK_STR(h, "613b62");
+        free(h);
+        static const char *const bad[] = {"", "6", "616", "6G", "6A", "0061", "00", " 61", "61\n"};
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+            d = mint_hex_decode(bad[i]);
+            CHECK_MSG(!d, "'%s' decoded", bad[i]);
+            free(d);
+        }
+    }
     return CHECK_DONE();
 }
