@@ -20,3 +20,6 @@ else
 B := build
 endif
 BIN := $(B)/bin
+
+# $(call shq,TEXT): TEXT as one single-quoted shell word, whatever it contains
+shq = '$(subst ','\'',$(1))'

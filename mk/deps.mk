@@ -1,27 +1,25 @@
-# Dependencies: Debian packages only.  The first build probes for each library's header and
-# installs what is missing with apt-get (sudo when not root), printing what it does.
-# NO_DEPS=1 only reports.  The probe's result is a stamp, so later builds cost nothing.
+# Dependencies: Debian packages only.  mk/deps.sh compiles, links and runs one program per
+# library with exactly the flags the build uses (a header alone proves nothing: netlib's
+# libblas-dev ships a cblas.h), installs the packages of those that fail with apt-get (sudo
+# when not root, printing what it does; NO_DEPS=1 only reports, exit 1), prints the BLAS and
+# LAPACKE in use and writes $(DEPS_MK): the flags plus the headers and libraries really used.
+#
+# $(DEPS_MK) is an included makefile, so make remakes it (and restarts) before building
+# anything.  It is remade when mk/deps.sh changes, when CC changes, or when a file it lists has
+# gone (a package removed since), so the stamp never hides a removal.  Goals that build
+# nothing (help, clean, ...) neither read nor probe it.
 
-DEPS_PROBES := jansson.h:libjansson-dev xxhash.h:libxxhash-dev lapacke.h:liblapacke-dev \
-               cblas.h:libopenblas-dev
-DEPS_TOOLS := pkg-config:pkg-config
-
-$(B)/deps.ok:
-	@mkdir -p $(@D)
-	@missing=""; \
-	for p in $(DEPS_PROBES); do h=$${p%%:*}; pkg=$${p#*:}; \
-	  if [ "$$h" = cblas.h ]; then \
-	    [ -n "$$(pkg-config --cflags openblas 2>/dev/null)" ] || [ -e /usr/include/x86_64-linux-gnu/cblas.h ] || [ -e /usr/include/cblas.h ] || [ -e /usr/include/aarch64-linux-gnu/cblas.h ] || missing="$$missing $$pkg"; \
-	  else printf '#include <%s>\n' $$h | $(CC) -E -x c - >/dev/null 2>&1 || missing="$$missing $$pkg"; fi; \
-	done; \
-	for p in $(DEPS_TOOLS); do t=$${p%%:*}; pkg=$${p#*:}; \
-	  command -v $$t >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$(NO_DEPS)" = 1 ]; then \
-	    echo "mint: missing packages:$$missing (NO_DEPS=1: install them with apt-get install$$missing)" >&2; exit 1; fi; \
-	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
-	  echo "installing:$$missing"; \
-	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null || \
-	    { echo "mint: could not install:$$missing" >&2; exit 1; }; \
-	fi
-	@touch $@
+DEPS_MK := $(B)/deps.mk
+DEPS_FREE_GOALS := help clean distclean clean-cas clean-model
+ifneq ($(or $(filter-out $(DEPS_FREE_GOALS),$(MAKECMDGOALS)),$(if $(MAKECMDGOALS),,all)),)
+-include $(DEPS_MK)
+ifneq ($(MINT_DEPS_CC),$(CC))
+DEPS_STALE := cc
+endif
+ifneq ($(words $(wildcard $(MINT_DEPS_FILES))),$(words $(MINT_DEPS_FILES)))
+DEPS_STALE := files
+endif
+$(DEPS_MK): mk/deps.sh $(if $(DEPS_STALE),deps-reprobe)
+	@CC=$(call shq,$(CC)) NO_DEPS=$(call shq,$(NO_DEPS)) sh mk/deps.sh -o $@
+.PHONY: deps-reprobe
+endif

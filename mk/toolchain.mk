@@ -7,9 +7,10 @@ MAKEFLAGS += -r
 .SECONDARY:
 .SECONDEXPANSION:
 
-PKGS := jansson libxxhash lapacke openblas
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lxxhash -llapacke -lopenblas)
+# The library flags are the ones mk/deps.sh probed (mk/deps.mk): OpenBLAS explicitly, never
+# whatever libblas.so the alternatives system points at.
+PKG_CFLAGS = $(MINT_DEPS_CFLAGS)
+PKG_LIBS = $(MINT_DEPS_LIBS)
 
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter
 ifeq ($(WERROR),1)
@@ -32,13 +33,16 @@ STAGE_BINS := $(STAGES:%=$(BIN)/mint-%)
 stage_objs = $(patsubst %.c,$(B)/obj/%.o,$(wildcard stages/$(1)/*.c))
 
 # Compiler flags are tracked as content: a flag change rebuilds everything, a rerun nothing.
+# Only once the probed library flags are known (make restarts after writing $(DEPS_MK)).
 FLAGS_TEXT = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)
+ifdef MINT_DEPS_CC
 ifneq ($(file <$(B)/flags.txt),$(FLAGS_TEXT))
 $(shell mkdir -p $(B))
 $(file >$(B)/flags.txt,$(FLAGS_TEXT))
 endif
+endif
 
-$(B)/obj/%.o: %.c $(B)/flags.txt | $(B)/deps.ok
+$(B)/obj/%.o: %.c $(B)/flags.txt
 	@mkdir -p $(@D)
 	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
