@@ -7,7 +7,10 @@ WERROR ?= ## 1: turn warnings into errors (set automatically when CI=true)
 V ?= ## 1: show the commands make runs
 NO_DEPS ?= ## 1: never install missing packages, just report them
 
-$(foreach v,OPT SAN WERROR V NO_DEPS,$(eval override $(v) := $(strip $($(v)))))
+# (switches are taken as given, never expanded; OPT is compiler flags, i.e. commands, and is
+# expanded once like any make variable)
+$(foreach v,SAN WERROR V NO_DEPS,$(eval override $(v) := $$(strip $$(value $(v)))))
+override OPT := $(strip $(OPT))
 
 ifeq ($(CI),true)
 WERROR := 1

@@ -14,8 +14,11 @@
 # Per-tensor steps are order-only on their binary: the key (with the stage version) says what
 # a result means, so relinking never redoes hours of work.
 
+include mk/check.mk
 RECIPE ?= ## a recipe file (recipes/*.mk) setting MODEL, BUDGET(S) and options
+override RECIPE := $(strip $(call mint_raw,RECIPE))
 ifneq ($(RECIPE),)
+$(call mint_check_path,RECIPE)
 include $(RECIPE)
 endif
 
@@ -38,31 +41,56 @@ SHARD_SIZE ?= 5G ## shard limit of the output
 WORK ?= work ## intermediates and the per-tensor cache
 OUT ?= out ## packed models
 
-# The `## text` after a knob documents it for `make help`; strip the space it leaves.
+# The `## text` after a knob documents it for `make help`; strip the space it leaves.  Values
+# from the command line or the environment are taken raw, never expanded (mk/check.mk).
 KNOBS := MODEL BUDGET BUDGETS VETO_DB SOLVER LOSS WEIGHT PRIORS AGG QUANTIZER CONFIGS FEATURES \
          SEED RANK DTYPE SHARD_SIZE WORK OUT
-$(foreach v,$(KNOBS),$(eval override $(v) := $(strip $($(v)))))
+mint_model_given := $(if $(filter command line environment environment override,$(origin \
+  MODEL)),$(value MODEL))
+$(foreach v,$(KNOBS),$(eval override $(v) := $$(strip $$(call mint_raw,$(v)))))
 
 # make -j is the parallelism: one BLAS thread per job (also keeps sums reproducible)
 export OPENBLAS_NUM_THREADS := 1
 # number formatting and parsing must not depend on the user's locale
 export LC_ALL := C
 
-MODEL_DIR := $(patsubst %/,%,$(MODEL))
-NAME ?= $(notdir $(MODEL_DIR))
-MODEL_KEY := $(subst /,_,$(subst ..,__,$(patsubst ./%,%,$(MODEL_DIR))))
-M := $(WORK)/m/$(MODEL_KEY)
-CAS := $(WORK)/cas
-LOGDIR := $(WORK)/log
-MODEL_FILES := $(wildcard $(MODEL_DIR)/*.safetensors $(MODEL_DIR)/config.json \
-                 $(MODEL_DIR)/model.safetensors.index.json)
-
 NON_PIPELINE_GOALS := help build test test-build hdr-check clean distclean clean-cas \
                       clean-model bench bench-8b install uninstall eval
 PIPELINE := $(filter-out $(NON_PIPELINE_GOALS),$(or $(MAKECMDGOALS),run))
+# goals that use WORK and OUT (their paths are checked), and the pipeline's (every knob is)
+USES_WORK := $(PIPELINE) $(filter clean distclean clean-cas clean-model eval,$(MAKECMDGOALS))
+
+# MODEL_DIR is what the stages get (quoted), MODEL_SRC what make reads (the same, or for a path
+# make cannot spell, a symlink $(M)/model to it: see mint_model_alias in mk/check.mk).
+ifeq ($(call mint_path_why,$(MODEL)),)
+MODEL_DIR := $(patsubst %/,%,$(MODEL))
+MODEL_KEY := $(subst /,_,$(subst ..,__,$(patsubst ./%,%,$(MODEL_DIR))))
+NAME ?= $(notdir $(MODEL_DIR))
+else
+MODEL_DIR := $(MODEL)
+mint_alias := $(call mint_model_alias,$(WORK),$(MODEL),$(if $(PIPELINE),link))
+MODEL_KEY := $(word 1,$(mint_alias))
+NAME ?= $(word 2,$(mint_alias))
+endif
+override NAME := $(strip $(call mint_raw,NAME))
+ifneq ($(PIPELINE),)
+$(call mint_check_model)
+endif
+ifneq ($(strip $(USES_WORK)),)
+$(call mint_check_paths)
+endif
+ifneq ($(PIPELINE),)
+$(call mint_check_knobs)
+endif
+M := $(WORK)/m/$(MODEL_KEY)
+MODEL_SRC := $(if $(mint_alias),$(M)/model,$(MODEL_DIR))
+CAS := $(WORK)/cas
+LOGDIR := $(WORK)/log
+MODEL_FILES := $(wildcard $(MODEL_SRC)/*.safetensors $(MODEL_SRC)/config.json \
+                 $(MODEL_SRC)/model.safetensors.index.json)
 
 ifneq ($(PIPELINE),)
-ifeq ($(wildcard $(MODEL_DIR)/.),)
+ifeq ($(wildcard $(MODEL_SRC)/.),)
 $(error mint: MODEL '$(MODEL)': no such directory (a Hugging Face model directory with config.json and safetensors))
 endif
 # Knobs as files: rewritten only when their text changes, so only the readers rerun.
@@ -105,20 +133,27 @@ endef
 
 # ---- index: reruns when model files are touched; index.json changes only with content ----
 $(M)/index.stamp: $(MODEL_FILES) | $(BIN)/mint-index $(BIN)/mint-job
-	$(call stage,index,$(MODEL_DIR)) $(BIN)/mint-index $(MODEL_DIR) -o $(M)/index.json -q
+	@$(STAGE_ENV) $(BIN)/mint-job index $(call mint_q,$(MODEL_DIR)) -- \
+	  $(BIN)/mint-index $(call mint_q,$(MODEL_DIR)) -o $(M)/index.json -q
 	@touch $@
 
 $(M)/index.json: $(M)/index.stamp
-	@[ -f $@ ] || { $(STAGE_ENV) $(BIN)/mint-job index '$(MODEL_DIR)' -- \
-	  $(BIN)/mint-index $(MODEL_DIR) -o $@ -q; }
+	@[ -f $@ ] || { $(STAGE_ENV) $(BIN)/mint-job index $(call mint_q,$(MODEL_DIR)) -- \
+	  $(BIN)/mint-index $(call mint_q,$(MODEL_DIR)) -o $@ -q; }
 
 $(M)/tensors.mk: $(M)/index.json $(M)/params/rd.json $(M)/params/feat.json \
                  $(M)/params/plan.json $(BIN)/mint-index
 	@$(BIN)/mint-index --emit-mk $(M)/index.json -o $@ --rd-params $(M)/params/rd.json \
 	  --feat-params $(M)/params/feat.json $(if $(filter 0,$(FEATURES)),--no-feat)
 
+# A mandatory include: when the index fails, make stops with that error alone (a failed -include
+# is reported later as a misleading "No rule to make target").  Missing, it starts as an empty
+# list dated 1970, which make then remakes.
 ifneq ($(PIPELINE),)
--include $(M)/tensors.mk
+ifeq ($(wildcard $(M)/tensors.mk),)
+$(shell mkdir -p $(M) && touch -d @0 $(M)/tensors.mk)
+endif
+include $(M)/tensors.mk
 endif
 # per-tensor steps this run still has to do (for the progress counter)
 MINT_TODO := $(words $(filter-out $(wildcard $(MINT_RD) $(MINT_FEAT)),$(MINT_RD) $(MINT_FEAT)))
@@ -138,7 +173,7 @@ $(M)/profile.json: $(MINT_RD) $(MINT_FEAT) $(M)/index.json $(M)/tensors.mk \
                    $(M)/params/merge.json $(BIN)/mint-merge
 	$(file >$@.list,$(subst $(eval) ,$(newline),$(strip $(MINT_RD) $(MINT_FEAT))))
 	$(call stage,merge,$(NAME)) $(BIN)/mint-merge $(M)/index.json @$@.list -o $@ \
-	  --priors $(PRIORS) --agg $(AGG)
+	  --priors $(call mint_q,$(PRIORS)) --agg $(AGG)
 
 # ---- per budget: solve and pack ----
 SOLVE_FLAGS = --veto-db $(VETO_DB) --solver $(SOLVER) --loss $(LOSS) --weight $(WEIGHT) \
