@@ -23,3 +23,6 @@ $(DEPS_MK): mk/deps.sh $(if $(DEPS_STALE),deps-reprobe)
 	@CC=$(call shq,$(CC)) NO_DEPS=$(call shq,$(NO_DEPS)) sh mk/deps.sh -o $@
 .PHONY: deps-reprobe
 endif
+
+deps: $(DEPS_MK) ## probe the libraries, install the missing Debian packages
+.PHONY: deps

@@ -55,8 +55,9 @@ export OPENBLAS_NUM_THREADS := 1
 export LC_ALL := C
 
 NON_PIPELINE_GOALS := help build test test-build hdr-check clean distclean clean-cas \
-                      clean-model bench bench-8b install uninstall eval
-PIPELINE := $(filter-out $(NON_PIPELINE_GOALS),$(or $(MAKECMDGOALS),run))
+                      clean-model bench bench-8b install uninstall eval deps
+# a build file named as a goal (make build/bin/mint-rd, build/deps.mk) is not a pipeline run
+PIPELINE := $(filter-out $(NON_PIPELINE_GOALS) $(B)/% $(abspath $(B))/%,$(or $(MAKECMDGOALS),run))
 # goals that use WORK and OUT (their paths are checked), and the pipeline's (every knob is)
 USES_WORK := $(PIPELINE) $(filter clean distclean clean-cas clean-model eval,$(MAKECMDGOALS))
 

@@ -129,12 +129,12 @@ grep -q '^mint: missing packages: libopenblas-dev' "$tmp/out" || fail "make mess
 ! grep -q '  CC  ' "$tmp/out" || fail "compiled although a library is missing"
 [ ! -e "$tmp/build/deps.mk" ] || fail "a failed probe left deps.mk"
 # then present: the probe passes, a vanished listed file makes the next make probe again
-make -C "$tmp" CC="$tmp/bin/cc" "$tmp/build/deps.mk" >"$tmp/out" 2>&1 || fail "make probe: $(cat "$tmp/out")"
+make -C "$tmp" CC="$tmp/bin/cc" deps >"$tmp/out" 2>&1 || fail "make probe: $(cat "$tmp/out")"
 grep -q 'DEPS    BLAS: OpenBLAS' "$tmp/out" || fail "make does not print the BLAS"
-make -C "$tmp" CC="$tmp/bin/cc" "$tmp/build/deps.mk" >"$tmp/out" 2>&1
+make -C "$tmp" CC="$tmp/bin/cc" deps >"$tmp/out" 2>&1
 ! grep -q "^  DEPS " "$tmp/out" || fail "probed again with nothing changed"
 sed -i 's|^MINT_DEPS_FILES := |&/nonexistent/libgone.so |' "$tmp/build/deps.mk"
-make -C "$tmp" CC="$tmp/bin/cc" "$tmp/build/deps.mk" >"$tmp/out" 2>&1
+make -C "$tmp" CC="$tmp/bin/cc" deps >"$tmp/out" 2>&1
 grep -q 'DEPS    BLAS' "$tmp/out" || fail "a removed library does not re-probe"
 ! grep -q nonexistent "$tmp/build/deps.mk" || fail "stale file list kept"
 make -C "$tmp" CC="$tmp/bin/cc" help >"$tmp/out" 2>&1 && ! grep -q "^  DEPS " "$tmp/out" || fail "make help probes"
