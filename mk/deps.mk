@@ -19,6 +19,10 @@ endif
 ifneq ($(words $(wildcard $(MINT_DEPS_FILES))),$(words $(MINT_DEPS_FILES)))
 DEPS_STALE := files
 endif
+# DEPS_READY: flags for this CC and these files are loaded.  Until then nothing may link
+# (pipeline.mk includes tensors.mk, whose remaking links mint-index, only once it is set; a
+# changed mk/deps.sh alone reprobes in the same pass, with the old flags still valid).
+DEPS_READY := $(if $(DEPS_STALE),,1)
 $(DEPS_MK): mk/deps.sh $(if $(DEPS_STALE),deps-reprobe)
 	@CC=$(call shq,$(CC)) NO_DEPS=$(call shq,$(NO_DEPS)) sh mk/deps.sh -o $@
 .PHONY: deps-reprobe

@@ -150,11 +150,15 @@ $(M)/tensors.mk: $(M)/index.json $(M)/params/rd.json $(M)/params/feat.json \
 # A mandatory include: when the index fails, make stops with that error alone (a failed -include
 # is reported later as a misleading "No rule to make target").  Missing, it starts as an empty
 # list dated 1970, which make then remakes.
+# Only once the build flags are known (DEPS_READY): remaking tensors.mk links mint-index, which
+# must not happen in the same pass that first writes deps.mk.
 ifneq ($(PIPELINE),)
+ifeq ($(DEPS_READY),1)
 ifeq ($(wildcard $(M)/tensors.mk),)
 $(shell mkdir -p $(M) && touch -d @0 $(M)/tensors.mk)
 endif
 include $(M)/tensors.mk
+endif
 endif
 # per-tensor steps this run still has to do (for the progress counter)
 MINT_TODO := $(words $(filter-out $(wildcard $(MINT_RD) $(MINT_FEAT)),$(MINT_RD) $(MINT_FEAT)))
