@@ -6,7 +6,9 @@
 #
 # $(DEPS_MK) is an included makefile, so make remakes it (and restarts) before building
 # anything.  It is remade when mk/deps.sh changes, when CC changes, or when a file it lists has
-# gone (a package removed since), so the stamp never hides a removal.  Goals that build
+# gone (a package removed since), so the stamp never hides a removal.  deps.sh rewrites it only
+# when its text changes (what rebuilds read is flags.txt, mk/toolchain.mk); the rule touches it,
+# so a newer mk/deps.sh is probed once, not on every make.  Goals that build
 # nothing (help, clean, ...) neither read nor probe it.
 
 DEPS_MK := $(B)/deps.mk
@@ -25,6 +27,7 @@ endif
 DEPS_READY := $(if $(DEPS_STALE),,1)
 $(DEPS_MK): mk/deps.sh $(if $(DEPS_STALE),deps-reprobe)
 	@CC=$(call shq,$(CC)) NO_DEPS=$(call shq,$(NO_DEPS)) sh mk/deps.sh -o $@
+	@touch $@
 .PHONY: deps-reprobe
 endif
 
